@@ -1,0 +1,3 @@
+"""Townsquare: an open-source trust & safety platform."""
+
+__version__ = "0.1.0"

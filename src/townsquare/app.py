@@ -1,0 +1,122 @@
+"""The FastAPI application: routers, error handling, body limits, and the chain keeper's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import HTMLResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from townsquare import __version__, audit_api
+from townsquare.access.permissions import public
+from townsquare.chain import ChainKeeper
+from townsquare.config import Settings, get_settings
+from townsquare.content import api as content_api
+from townsquare.db import transaction
+from townsquare.enforcement import api as enforcement_api
+from townsquare.errors import error_body, install_error_handlers
+from townsquare.policy import api as policy_api
+from townsquare.policy.service import sync_versions
+from townsquare.runtime import Runtime, build_runtime
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        import json
+
+        body = json.dumps(error_body("payload_too_large", f"body is larger than {self.limit} bytes")).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Townsquare</title></head>
+<body><main><h1>Townsquare is running</h1>
+<p>Trust &amp; safety platform, version {version}. The API is under <code>/v1</code>;
+its OpenAPI document is at <a href="/openapi.json">/openapi.json</a>
+and browsable at <a href="/docs">/docs</a>.
+Every API call needs the bearer token printed by <code>make demo</code>.</p></main></body></html>"""
+
+
+def create_app(
+    settings: Settings | None = None, runtime: Runtime | None = None, *, keep_chain: bool = True
+) -> FastAPI:
+    """Build the app; a runtime may be passed in (tests), else one is built from settings."""
+    rt = runtime or build_runtime(settings or get_settings())
+    with transaction(rt.sessions) as session:
+        sync_versions(session, rt)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keeper = ChainKeeper(rt) if keep_chain else None
+        if keeper:
+            keeper.start()
+        yield
+        if keeper:
+            keeper.stop()
+
+    app = FastAPI(
+        title="Townsquare",
+        version=__version__,
+        description="Trust & safety platform: ingest, detect, decide, enforce; a tamper-evident event log.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=rt.settings.max_body_bytes)
+    for router in (content_api.router, enforcement_api.router, policy_api.router, audit_api.router):
+        app.include_router(router)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def landing(_: Annotated[None, Depends(public)]) -> str:
+        return LANDING.format(version=__version__)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness")
+    def healthz(_: Annotated[None, Depends(public)]) -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,21 @@
+"""The `townsquare` command."""
+
+from __future__ import annotations
+
+import typer
+
+from townsquare.cli import accounts, audit, db, policy
+from townsquare.cli.ingest import ingest
+from townsquare.cli.serve import demo, serve
+
+app = typer.Typer(help="Townsquare: trust & safety platform.", no_args_is_help=True, add_completion=False)
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(policy.app, name="policy")
+app.command("ingest")(ingest)
+app.command("serve")(serve)
+app.command("demo")(demo)
+
+if __name__ == "__main__":
+    app()

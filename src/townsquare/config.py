@@ -1,0 +1,52 @@
+"""Settings: the one place that reads the environment (prefix TOWNSQUARE_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as TOWNSQUARE_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="TOWNSQUARE_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'townsquare.db'}",
+        description="SQLAlchemy URL; SQLite (WAL) by default, postgresql+psycopg://... for scale-out.",
+    )
+    admin_token: str | None = Field(default=None, description="Bearer token accepted on every route.")
+    data_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "datasets")
+    policies_dir: Path = Field(default=PROJECT_ROOT / "policies")
+    textbanks_dir: Path = Field(default=PROJECT_ROOT / "textbanks")
+    elections_file: Path = Field(default=PROJECT_ROOT / "elections.yaml")
+    signing_key_path: Path = Field(
+        default=PROJECT_ROOT / "var" / "keys" / "checkpoint.ed25519",
+        description="Ed25519 private key for chain checkpoints; keep it outside the database.",
+    )
+    checkpoint_log_path: Path = Field(
+        default=PROJECT_ROOT / "var" / "keys" / "checkpoints.jsonl",
+        description="Append-only copy of every signed checkpoint, outside the database.",
+    )
+    checkpoint_interval_s: float = Field(default=300.0, description="Seconds between periodic checkpoints.")
+    seal_interval_s: float = Field(default=0.5, description="Seconds between event-chain sealing passes.")
+    max_text_chars: int = Field(default=10_000, description="Longest post or report text accepted.")
+    max_body_bytes: int = Field(default=8_000_000, description="Largest request body accepted (413 above).")
+    max_batch: int = Field(default=1_000, description="Most posts in one batch request.")
+    platform: str = Field(default="townsquare-demo", description="Platform name used in PUIDs and notices.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in notices.")
+    appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")
+    high_reach_views: int = Field(
+        default=10_000, description="Views above which a post counts as high reach."
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own Settings instead)."""
+    return Settings()

@@ -1,0 +1,157 @@
+"""Ingest and read endpoints for accounts, posts, metrics and reports (thin: the services do the work)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from townsquare.access.permissions import (
+    ACCOUNTS_READ,
+    ACCOUNTS_WRITE,
+    POSTS_READ,
+    POSTS_WRITE,
+    REPORTS_WRITE,
+    Principal,
+    require,
+)
+from townsquare.content import accounts, reports, service, views
+from townsquare.content.schemas import (
+    AccountCreate,
+    AccountUpdate,
+    BatchResult,
+    MetricsBatch,
+    PostBatch,
+    PostCreate,
+    PostDelete,
+    PostEdit,
+    ReportCreate,
+)
+from townsquare.db import transaction
+from townsquare.errors import Invalid
+from townsquare.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid bearer token"},
+    403: {"description": "The token lacks the permission"},
+    404: {"description": "Unknown id"},
+    409: {"description": "Conflicts with what is stored"},
+    413: {"description": "Body larger than the configured limit"},
+    422: {"description": "Invalid input; `detail` names each field"},
+}
+
+
+def runtime(request: Request) -> Runtime:
+    """The process runtime."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RT = Annotated[Runtime, Depends(runtime)]
+
+
+@router.post("/accounts", status_code=201, responses=ERRORS, summary="Create an account")
+def create_account(
+    data: AccountCreate,
+    rt: RT,
+    response: Response,
+    who: Annotated[Principal, Depends(require(ACCOUNTS_WRITE))],
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        account, created = accounts.create_account(session, rt, data, who.actor)
+        out = {
+            "platform_id": account.platform_id,
+            "created": created,
+            "profile_version": account.profile_version,
+        }
+    if not created:
+        response.status_code = 200
+    return out
+
+
+@router.patch("/accounts/{platform_id}", responses=ERRORS, summary="Update an account's profile")
+def update_account(
+    platform_id: str, data: AccountUpdate, rt: RT, who: Annotated[Principal, Depends(require(ACCOUNTS_WRITE))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        account = accounts.update_account(session, rt, platform_id, data, who.actor)
+        return {"platform_id": account.platform_id, "profile_version": account.profile_version}
+
+
+@router.get("/accounts/{platform_id}", responses=ERRORS, summary="An account's standing, strikes and history")
+def get_account(
+    platform_id: str, rt: RT, _: Annotated[Principal, Depends(require(ACCOUNTS_READ))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        return views.account_view(session, rt, platform_id)
+
+
+@router.post("/posts", status_code=201, responses=ERRORS, summary="Ingest one post and decide it")
+def create_post(
+    data: PostCreate, rt: RT, response: Response, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        result = service.ingest_post(session, rt, data, who.actor)
+        out = {"platform_id": data.platform_id, "created": result.created, "decision": result.decision}
+    if not result.created:
+        response.status_code = 200
+    return out
+
+
+@router.post("/posts/batch", responses=ERRORS, summary="Ingest up to 1,000 posts; per-item results")
+def create_posts_batch(
+    data: PostBatch, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
+) -> BatchResult:
+    if len(data.posts) > rt.settings.max_batch:
+        raise Invalid(f"at most {rt.settings.max_batch} posts per batch", {"field": "posts"})
+    with transaction(rt.sessions) as session:
+        return service.ingest_batch(session, rt, data.posts, who.actor)
+
+
+@router.post("/posts/metrics", responses=ERRORS, summary="Record view-count snapshots")
+def post_metrics(
+    data: MetricsBatch, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        return service.record_metrics(session, rt, data, who.actor)
+
+
+@router.patch("/posts/{platform_id}", responses=ERRORS, summary="Edit a post (a new version, decided again)")
+def edit_post(
+    platform_id: str, data: PostEdit, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        post, decision = service.edit_post(session, rt, platform_id, data, who.actor)
+        return {"platform_id": platform_id, "version": post.version, "decision": decision}
+
+
+@router.delete("/posts/{platform_id}", responses=ERRORS, summary="The platform deleted the post (tombstone)")
+def delete_post(
+    platform_id: str,
+    rt: RT,
+    who: Annotated[Principal, Depends(require(POSTS_WRITE))],
+    data: Annotated[PostDelete | None, Body()] = None,
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        post = service.delete_post(session, rt, platform_id, data or PostDelete(), who.actor)
+        return {"platform_id": platform_id, "status": post.status, "deleted_at": views._ts(post.deleted_at)}
+
+
+@router.get(
+    "/posts/{platform_id}", responses=ERRORS, summary="A post with versions, signals, verdicts, actions"
+)
+def get_post(
+    platform_id: str, rt: RT, _: Annotated[Principal, Depends(require(POSTS_READ))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        return views.post_view(session, platform_id)
+
+
+@router.post("/reports", status_code=201, responses=ERRORS, summary="A user's report of a post or account")
+def create_report(
+    data: ReportCreate, rt: RT, who: Annotated[Principal, Depends(require(REPORTS_WRITE))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        return reports.create_report(session, rt, data, who.actor)

@@ -1,0 +1,123 @@
+"""Bulk loading of platform records (JSONL: accounts, posts, metrics, reports) in batched transactions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from townsquare.content import accounts, reports, service
+from townsquare.content.schemas import AccountCreate, MetricsBatch, ReportCreate
+from townsquare.db import transaction
+from townsquare.errors import TownsquareError
+from townsquare.runtime import Runtime
+
+KINDS = ("account", "post", "metrics", "report")
+CHUNK = {"account": 500, "post": 1000, "metrics": 5000, "report": 200}
+
+
+@dataclass
+class Summary:
+    """What a bulk load did, per kind, plus the decisions made."""
+
+    created: Counter[str] = field(default_factory=Counter)
+    duplicates: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def reject(self, kind: str, where: str, message: str) -> None:
+        """Count a rejected record and keep its first errors."""
+        self.rejected[kind] += 1
+        if len(self.errors) < 50:
+            self.errors.append(f"{where}: {message}")
+
+
+def _accounts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
+    with transaction(rt.sessions) as session:
+        for line, raw in items:
+            try:
+                _, created = accounts.create_account(session, rt, AccountCreate.model_validate(raw), actor)
+                (out.created if created else out.duplicates)["account"] += 1
+            except (ValidationError, TownsquareError) as exc:
+                out.reject("account", f"line {line}", str(exc).splitlines()[0])
+
+
+def _posts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
+    with transaction(rt.sessions) as session:
+        result = service.ingest_batch(session, rt, [raw for _, raw in items], actor)
+    for (line, _), item in zip(items, result.results, strict=True):
+        if item.status == "rejected":
+            out.reject("post", f"line {line}", str((item.error or {}).get("detail")))
+            continue
+        (out.created if item.status == "created" else out.duplicates)["post"] += 1
+        if item.status == "created" and item.decision:
+            out.outcomes[item.decision["outcome"]] += 1
+            if item.decision.get("action"):
+                out.actions[item.decision["action"]] += 1
+
+
+def _metrics(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
+    try:
+        batch = MetricsBatch(items=[raw for _, raw in items])
+    except ValidationError as exc:
+        for _ in items:
+            out.reject("metrics", f"lines {items[0][0]}-{items[-1][0]}", str(exc).splitlines()[0])
+        return
+    with transaction(rt.sessions) as session:
+        result = service.record_metrics(session, rt, batch, actor)
+    out.created["metrics"] += result["stored"]
+    for bad in result["rejected"]:
+        out.reject("metrics", f"line {items[bad['index']][0]}", bad["message"])
+
+
+def _reports(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
+    for line, raw in items:
+        try:
+            with transaction(rt.sessions) as session:
+                reports.create_report(session, rt, ReportCreate.model_validate(raw), actor)
+            out.created["report"] += 1
+        except (ValidationError, TownsquareError) as exc:
+            out.reject("report", f"line {line}", str(exc).splitlines()[0])
+
+
+_HANDLERS = {"account": _accounts, "post": _posts, "metrics": _metrics, "report": _reports}
+
+
+def load(
+    rt: Runtime,
+    records: Iterable[tuple[int, dict[str, Any] | None, str | None]],
+    *,
+    actor: str = "service:bulk-ingest",
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Load (line, record, parse_error) triples in order, batching runs of the same kind."""
+    out = Summary()
+    run: list[tuple[int, dict[str, Any]]] = []
+    kind = ""
+
+    def flush() -> None:
+        if run:
+            _HANDLERS[kind](rt, run, actor, out)
+            if progress:
+                progress(len(run))
+            run.clear()
+
+    for line, record, problem in records:
+        if record is None or problem:
+            out.reject("line", f"line {line}", problem or "empty")
+            continue
+        rkind = record.pop("kind", None) if isinstance(record, dict) else None
+        if rkind not in KINDS:
+            out.reject("line", f"line {line}", f"kind must be one of {', '.join(KINDS)}")
+            continue
+        if rkind != kind or len(run) >= CHUNK[rkind]:
+            flush()
+            kind = rkind
+        run.append((line, record))
+    flush()
+    return out

@@ -1,0 +1,88 @@
+"""User reports (flags): store them and let the report count weigh in on the post's decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from townsquare import events, flows
+from townsquare.content import repository as repo
+from townsquare.content.models import Account, Post, Report
+from townsquare.content.schemas import ReportCreate
+from townsquare.enforcement import service as enforcement
+from townsquare.errors import Conflict, Invalid
+from townsquare.policy.engine import OUTCOME_RANK, decide
+from townsquare.runtime import Runtime
+
+
+def _subject(session: Session, data: ReportCreate) -> Post | Account:
+    if data.subject_type == "post":
+        return repo.post(session, data.subject)
+    return repo.account(session, data.subject)
+
+
+def create_report(session: Session, rt: Runtime, data: ReportCreate, actor: str) -> dict[str, Any]:
+    """Store a report; a reported post is decided again with its report count (at most up to review)."""
+    if len(data.text) > rt.settings.max_text_chars:
+        raise Invalid(f"text is longer than {rt.settings.max_text_chars} characters", {"field": "text"})
+    if data.platform_id and repo.report_by_pid(session, data.platform_id) is not None:
+        raise Conflict(f"report {data.platform_id} was already received", {"field": "platform_id"})
+    reporter = None
+    if data.reporter:
+        reporter = repo.accounts_by_pid(session, [data.reporter]).get(data.reporter)
+        if reporter is None:
+            raise Invalid(f"unknown reporter {data.reporter}", {"field": "reporter"})
+    subject = _subject(session, data)
+    now = rt.now()
+    report = Report(
+        platform_id=data.platform_id,
+        reporter_id=reporter.id if reporter else None,
+        subject_type=data.subject_type,
+        subject_id=subject.id,
+        reason=data.reason,
+        text=data.text,
+        created_at=data.created_at or now,
+    )
+    session.add(report)
+    session.flush([report])
+    events.record(
+        session,
+        "report.received",
+        actor=actor,
+        subject_type=data.subject_type,
+        subject_id=data.subject,
+        at=now,
+        reason=data.reason,
+        payload={"report": report.id, "reporter": data.reporter, "source": data.source},
+        personal={"text": data.text} if reporter and data.text else None,
+        owner=reporter.id if reporter else None,
+    )
+    result: dict[str, Any] = {"report_id": report.id, "subject": data.subject, "reason": data.reason}
+    if isinstance(subject, Post) and subject.status != "deleted":
+        result["decision"] = _redecide(session, rt, subject, data.source)
+    return result
+
+
+def _redecide(session: Session, rt: Runtime, post: Post, source: str) -> dict[str, Any] | None:
+    """Decide the post again with its reports; a new verdict is stored only when the outcome rises."""
+    now = rt.now()
+    count, reasons = repo.report_summary(session, "post", post.id)
+    views, velocity = repo.reach(session, post.id, now)
+    current = repo.latest_verdict(session, post.id)
+    reach = flows.Reach(
+        views=views,
+        velocity=velocity,
+        report_count=count,
+        report_reasons=reasons,
+        source="trusted_flagger" if source == "trusted_flagger" else "notice",
+    )
+    signals = flows.stored_signals(session, post)
+    strikes = enforcement.active_strikes(session, {post.author_id}, now)[post.author_id]
+    ctx = flows.context(rt, post, post.author, strikes, reach)
+    decision = decide(rt.policies, signals, ctx)
+    if current is not None and OUTCOME_RANK[decision.outcome] <= OUTCOME_RANK[current.outcome]:
+        return flows.decision_view(current, None)
+    decided = flows.decide_post(session, rt, post, strikes, reach, trigger="report", signals=signals)
+    session.flush()
+    return flows.decision_view(*decided)

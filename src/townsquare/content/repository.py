@@ -1,0 +1,92 @@
+"""Every content query lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from townsquare.content.models import Account, Post, Report, ViewSnapshot
+from townsquare.errors import NotFound
+from townsquare.policy.models import Verdict
+
+
+def accounts_by_pid(session: Session, pids: Iterable[str]) -> dict[str, Account]:
+    """Accounts keyed by platform id."""
+    wanted = set(pids)
+    if not wanted:
+        return {}
+    return {a.platform_id: a for a in session.scalars(select(Account).where(Account.platform_id.in_(wanted)))}
+
+
+def posts_by_pid(session: Session, pids: Iterable[str]) -> dict[str, Post]:
+    """Posts keyed by platform id."""
+    wanted = set(pids)
+    if not wanted:
+        return {}
+    return {p.platform_id: p for p in session.scalars(select(Post).where(Post.platform_id.in_(wanted)))}
+
+
+def account(session: Session, pid: str, *, for_update: bool = False) -> Account:
+    """One account by platform id, or NotFound."""
+    query = select(Account).where(Account.platform_id == pid)
+    found = session.scalar(query.with_for_update() if for_update else query)
+    if found is None:
+        raise NotFound(f"no account {pid}", {"field": "account"})
+    return found
+
+
+def post(session: Session, pid: str, *, for_update: bool = False) -> Post:
+    """One post by platform id, or NotFound."""
+    query = select(Post).where(Post.platform_id == pid)
+    found = session.scalar(query.with_for_update() if for_update else query)
+    if found is None:
+        raise NotFound(f"no post {pid}", {"field": "post"})
+    return found
+
+
+def reach(session: Session, post_id: int, now: datetime) -> tuple[int, float]:
+    """Views so far and current velocity (views per hour) from the two latest snapshots."""
+    rows = session.execute(
+        select(ViewSnapshot.views, ViewSnapshot.observed_at)
+        .where(ViewSnapshot.post_id == post_id)
+        .order_by(ViewSnapshot.observed_at.desc())
+        .limit(2)
+    ).all()
+    if not rows:
+        return 0, 0.0
+    views, at = rows[0]
+    if len(rows) == 1:
+        created = session.scalar(select(Post.created_at).where(Post.id == post_id)) or at
+        hours = max((at - created).total_seconds() / 3600, 1 / 60)
+        return views, views / hours
+    prev_views, prev_at = rows[1]
+    hours = max((at - prev_at).total_seconds() / 3600, 1 / 60)
+    return views, max(views - prev_views, 0) / hours
+
+
+def report_summary(session: Session, subject_type: str, subject_id: int) -> tuple[int, list[str]]:
+    """How many reports a subject has and their reasons."""
+    rows = session.execute(
+        select(Report.reason, func.count())
+        .where(Report.subject_type == subject_type, Report.subject_id == subject_id)
+        .group_by(Report.reason)
+    ).all()
+    return sum(int(n) for _, n in rows), sorted(r for r, _ in rows)
+
+
+def report_by_pid(session: Session, pid: str) -> Report | None:
+    """A report by the platform's id."""
+    return session.scalar(select(Report).where(Report.platform_id == pid))
+
+
+def latest_verdict(session: Session, post_id: int) -> Verdict | None:
+    """The most recent live verdict on a post."""
+    return session.scalar(
+        select(Verdict)
+        .where(Verdict.post_id == post_id, Verdict.mode == "live")
+        .order_by(Verdict.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,155 @@
+"""Pydantic shapes of what platforms send and what the read API returns."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+
+from townsquare.taxonomy import REPORT_REASONS
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_PLATFORM_ID = r"^[A-Za-z0-9._:@\-]{1,128}$"
+
+
+def _clean_text(value: str) -> str:
+    if _SURROGATE.search(value):
+        raise ValueError("contains a lone surrogate (not valid Unicode)")
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+def _no_surrogates(value: str) -> str:
+    if _SURROGATE.search(value):
+        raise ValueError("contains a lone surrogate (not valid Unicode)")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+PlatformId = Annotated[str, Field(pattern=_PLATFORM_ID, description="The platform's own id.")]
+Text = Annotated[str, AfterValidator(_clean_text)]
+SafeStr = Annotated[str, AfterValidator(_no_surrogates)]
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+Language = Annotated[
+    str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", description="BCP 47 code, e.g. en")
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+
+
+class AccountCreate(_Strict):
+    """A new account as the platform sends it."""
+
+    platform_id: PlatformId
+    handle: Annotated[SafeStr, Field(min_length=1, max_length=128)]
+    display_name: Annotated[SafeStr, Field(max_length=256)] = ""
+    bio: Annotated[SafeStr, Field(max_length=5_000)] = ""
+    links: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    created_at: Timestamp
+    follower_count: int = Field(default=0, ge=0)
+    verified: bool = False
+    protected: bool = False
+
+
+class AccountUpdate(_Strict):
+    """A profile update; only the fields sent change, and the previous profile is kept."""
+
+    handle: Annotated[SafeStr, Field(min_length=1, max_length=128)] | None = None
+    display_name: Annotated[SafeStr, Field(max_length=256)] | None = None
+    bio: Annotated[SafeStr, Field(max_length=5_000)] | None = None
+    links: list[HttpUrl] | None = Field(default=None, max_length=20)
+    follower_count: int | None = Field(default=None, ge=0)
+    verified: bool | None = None
+    protected: bool | None = None
+
+
+class PostCreate(_Strict):
+    """A new post as the platform sends it."""
+
+    platform_id: PlatformId
+    author: PlatformId = Field(description="The author's account platform_id (send the account first).")
+    text: Text
+    language: Language | None = None
+    created_at: Timestamp
+    reply_to: PlatformId | None = None
+    quote_of: PlatformId | None = None
+
+
+class PostBatch(_Strict):
+    """Up to the configured batch size of posts; each item is accepted or rejected on its own."""
+
+    posts: list[dict[str, Any]] = Field(min_length=1)
+
+
+class PostEdit(_Strict):
+    """An edit: a new version of the text, scored again."""
+
+    text: Text
+    language: Language | None = None
+    edited_at: Timestamp | None = None
+
+
+class PostDelete(_Strict):
+    """The platform deleted the post; it becomes a tombstone."""
+
+    deleted_at: Timestamp | None = None
+    reason: Annotated[SafeStr, Field(max_length=500)] = ""
+
+
+class MetricItem(_Strict):
+    """One observed view count of a post."""
+
+    post: PlatformId
+    views: int = Field(ge=0)
+    observed_at: Timestamp
+
+
+class MetricsBatch(_Strict):
+    """View-count snapshots for many posts."""
+
+    items: list[MetricItem] = Field(min_length=1, max_length=10_000)
+
+
+class ReportCreate(_Strict):
+    """A user's flag on a post or an account."""
+
+    platform_id: PlatformId | None = None
+    reporter: PlatformId | None = Field(default=None, description="The reporting account, if a user.")
+    subject_type: Literal["post", "account"]
+    subject: PlatformId
+    reason: Literal[REPORT_REASONS]  # type: ignore[valid-type]
+    text: Annotated[SafeStr, Field(max_length=10_000)] = ""
+    source: Literal["user", "trusted_flagger"] = "user"
+    created_at: Timestamp | None = None
+
+
+class ItemResult(BaseModel):
+    """The outcome of one item in a batch."""
+
+    index: int
+    platform_id: str | None = None
+    status: Literal["created", "duplicate", "rejected"]
+    decision: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchResult(BaseModel):
+    """Per-item results of a batch."""
+
+    created: int
+    duplicates: int
+    rejected: int
+    results: list[ItemResult]
+
+
+def now_utc() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)

@@ -1,0 +1,311 @@
+"""Posts: ingest (single and batch, idempotent), edit, delete (tombstone) and view metrics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare import crypto, events, flows
+from townsquare.content import repository as repo
+from townsquare.content.models import Account, Post, PostVersion, ViewSnapshot
+from townsquare.content.schemas import BatchResult, ItemResult, MetricsBatch, PostCreate, PostDelete, PostEdit
+from townsquare.enforcement import service as enforcement
+from townsquare.enforcement.models import Action
+from townsquare.errors import Conflict, Invalid
+from townsquare.policy.models import Verdict
+from townsquare.runtime import Runtime
+
+
+@dataclass
+class Ingested:
+    """One post's ingest result: created or a duplicate, with its (first) decision."""
+
+    post: Post
+    created: bool
+    decision: dict[str, Any]
+
+
+def _check_length(rt: Runtime, text: str, field: str = "text") -> None:
+    limit = rt.settings.max_text_chars
+    if len(text) > limit:
+        raise Invalid(f"{field} is longer than {limit} characters", {"field": field, "limit": limit})
+
+
+def first_decision(session: Session, post: Post, base_url: str = "") -> dict[str, Any]:
+    """The first live decision made on a post (what a repeated send gets back)."""
+    verdict = session.scalar(
+        select(Verdict)
+        .where(Verdict.post_id == post.id, Verdict.mode == "live")
+        .order_by(Verdict.id)
+        .limit(1)
+    )
+    if verdict is None:
+        return {"outcome": "pending"}
+    action = session.scalar(select(Action).where(Action.verdict_id == verdict.id).limit(1))
+    return flows.decision_view(verdict, action, base_url)
+
+
+def _duplicate(session: Session, existing: Post, data: PostCreate) -> Ingested:
+    first = session.scalar(
+        select(PostVersion.text).where(PostVersion.post_id == existing.id, PostVersion.version == 1)
+    )
+    if first is not None and first != data.text and existing.text != crypto.ERASED:
+        raise Conflict(
+            f"post {data.platform_id} exists with a different text; send a PATCH to edit it",
+            {"field": "platform_id"},
+        )
+    return Ingested(existing, False, first_decision(session, existing))
+
+
+def _new_post(
+    session: Session, rt: Runtime, data: PostCreate, author: Account, parents: dict[str, Post], actor: str
+) -> Post:
+    now = rt.now()
+    parent = parents.get(data.reply_to or "")
+    quoted = parents.get(data.quote_of or "")
+    post = Post(
+        platform_id=data.platform_id,
+        author=author,
+        text=data.text,
+        language=data.language,
+        created_at=data.created_at,
+        reply_to_id=parent.id if parent is not None else None,
+        quote_of_id=quoted.id if quoted is not None else None,
+        reply_to_ref=data.reply_to,
+        quote_of_ref=data.quote_of,
+        status="visible",
+        version=1,
+        views=0,
+        ingested_at=now,
+    )
+    session.add(post)
+    session.add(PostVersion(post=post, version=1, text=data.text, language=data.language, recorded_at=now))
+    events.record(
+        session,
+        "post.created",
+        actor=actor,
+        subject_type="post",
+        subject_id=data.platform_id,
+        at=now,
+        payload={
+            "author": author.platform_id,
+            "language": data.language,
+            "created_at": events.iso(data.created_at),
+            "reply_to": data.reply_to,
+            "quote_of": data.quote_of,
+        },
+        personal={"text": data.text},
+        owner=author.id,
+    )
+    return post
+
+
+def _decide_new(session: Session, rt: Runtime, post: Post, strikes: dict[str, int]) -> flows.Decided:
+    return flows.decide_post(session, rt, post, strikes, flows.Reach(), trigger="ingest")
+
+
+def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> Ingested:
+    """Store, score, decide and enforce one post; a repeat of the same post returns its first decision."""
+    _check_length(rt, data.text)
+    existing = repo.posts_by_pid(session, [data.platform_id]).get(data.platform_id)
+    if existing is not None:
+        return _duplicate(session, existing, data)
+    author = repo.accounts_by_pid(session, [data.author]).get(data.author)
+    if author is None:
+        raise Invalid(f"unknown author {data.author}; send the account first", {"field": "author"})
+    parents = repo.posts_by_pid(session, [p for p in (data.reply_to, data.quote_of) if p])
+    strikes = enforcement.active_strikes(session, {author.id}, rt.now())[author.id]
+    post = _new_post(session, rt, data, author, parents, actor)
+    decided = _decide_new(session, rt, post, strikes)
+    session.flush()
+    return Ingested(post, True, flows.decision_view(*decided))
+
+
+def _validate_items(
+    rt: Runtime, items: list[dict[str, Any]]
+) -> tuple[list[tuple[int, PostCreate]], dict[int, Any]]:
+    valid: list[tuple[int, PostCreate]] = []
+    errors: dict[int, Any] = {}
+    for i, raw in enumerate(items):
+        try:
+            data = PostCreate.model_validate(raw)
+            _check_length(rt, data.text)
+            valid.append((i, data))
+        except ValidationError as exc:
+            fields = [
+                {"field": ".".join(str(p) for p in e["loc"]) or "item", "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            errors[i] = {"error": "invalid", "detail": fields}
+        except Invalid as exc:
+            errors[i] = {"error": "invalid", "detail": [{"field": "text", "message": exc.message}]}
+    return valid, errors
+
+
+def ingest_batch(session: Session, rt: Runtime, items: list[dict[str, Any]], actor: str) -> BatchResult:
+    """Ingest many posts in one transaction; a rejected item stores nothing and does not stop the others."""
+    if len(items) > rt.settings.max_batch:
+        raise Invalid(f"at most {rt.settings.max_batch} posts per batch", {"field": "posts"})
+    valid, errors = _validate_items(rt, items)
+    existing = repo.posts_by_pid(session, [d.platform_id for _, d in valid])
+    authors = repo.accounts_by_pid(session, [d.author for _, d in valid])
+    parents = repo.posts_by_pid(session, [p for _, d in valid for p in (d.reply_to, d.quote_of) if p])
+    crypto.preload_keys(session, {a.id for a in authors.values()})
+    strikes = defaultdict(
+        dict, enforcement.active_strikes(session, {a.id for a in authors.values()}, rt.now())
+    )
+    results: dict[int, ItemResult] = {
+        i: ItemResult(
+            index=i,
+            platform_id=(items[i] or {}).get("platform_id") if isinstance(items[i], dict) else None,
+            status="rejected",
+            error=err,
+        )
+        for i, err in errors.items()
+    }
+    seen: dict[str, flows.Decided] = {}
+    for i, data in valid:
+        results[i] = _batch_item(session, rt, i, data, existing, authors, parents, strikes, seen, actor)
+    session.flush()
+    for item in results.values():
+        if item.decision is None and item.status != "rejected" and item.platform_id in seen:
+            item.decision = flows.decision_view(*seen[item.platform_id])
+    ordered = [results[i] for i in range(len(items))]
+    return BatchResult(
+        created=sum(r.status == "created" for r in ordered),
+        duplicates=sum(r.status == "duplicate" for r in ordered),
+        rejected=sum(r.status == "rejected" for r in ordered),
+        results=ordered,
+    )
+
+
+def _batch_item(
+    session: Session,
+    rt: Runtime,
+    i: int,
+    data: PostCreate,
+    existing: dict[str, Post],
+    authors: dict[str, Account],
+    parents: dict[str, Post],
+    strikes: dict[int, dict[str, int]],
+    seen: dict[str, flows.Decided],
+    actor: str,
+) -> ItemResult:
+    pid = data.platform_id
+    try:
+        if pid in existing:
+            return ItemResult(
+                index=i,
+                platform_id=pid,
+                status="duplicate",
+                decision=_duplicate(session, existing[pid], data).decision,
+            )
+        if pid in seen:
+            return ItemResult(index=i, platform_id=pid, status="duplicate")
+        author = authors.get(data.author)
+        if author is None:
+            raise Invalid(f"unknown author {data.author}; send the account first", {"field": "author"})
+    except (Invalid, Conflict) as exc:
+        return ItemResult(
+            index=i,
+            platform_id=pid,
+            status="rejected",
+            error={
+                "error": exc.error,
+                "detail": [{"field": (exc.detail or {}).get("field", "item"), "message": exc.message}],
+            },
+        )
+    post = _new_post(session, rt, data, author, parents, actor)
+    seen[pid] = _decide_new(session, rt, post, strikes[author.id])
+    return ItemResult(index=i, platform_id=pid, status="created")
+
+
+def _editable(session: Session, pid: str) -> Post:
+    post = repo.post(session, pid, for_update=True)
+    if post.status == "deleted":
+        raise Conflict(f"post {pid} was deleted; a deleted post cannot be edited", {"field": "post"})
+    return post
+
+
+def edit_post(
+    session: Session, rt: Runtime, pid: str, data: PostEdit, actor: str
+) -> tuple[Post, dict[str, Any]]:
+    """Record an edit as a new version and score and decide it again."""
+    _check_length(rt, data.text)
+    post = _editable(session, pid)
+    if data.text == post.text and (data.language or post.language) == post.language:
+        return post, first_decision(session, post)
+    now = rt.now()
+    post.version += 1
+    post.text = data.text
+    post.language = data.language or post.language
+    session.add(
+        PostVersion(post=post, version=post.version, text=data.text, language=post.language, recorded_at=now)
+    )
+    events.record(
+        session,
+        "post.edited",
+        actor=actor,
+        subject_type="post",
+        subject_id=pid,
+        at=now,
+        payload={"version": post.version, "edited_at": events.iso(data.edited_at or now)},
+        personal={"text": data.text},
+        owner=post.author_id,
+    )
+    views, velocity = repo.reach(session, post.id, now)
+    count, reasons = repo.report_summary(session, "post", post.id)
+    strikes = enforcement.active_strikes(session, {post.author_id}, now)[post.author_id]
+    reach = flows.Reach(views=views, velocity=velocity, report_count=count, report_reasons=reasons)
+    decided = flows.decide_post(session, rt, post, strikes, reach, trigger="edit")
+    session.flush()
+    return post, flows.decision_view(*decided)
+
+
+def delete_post(session: Session, rt: Runtime, pid: str, data: PostDelete, actor: str) -> Post:
+    """The platform deleted the post: keep a tombstone, never drop it."""
+    post = _editable(session, pid)
+    now = rt.now()
+    post.status = "deleted"
+    post.deleted_at = data.deleted_at or now
+    events.record(
+        session,
+        "post.deleted",
+        actor=actor,
+        subject_type="post",
+        subject_id=pid,
+        at=now,
+        reason=data.reason,
+        payload={"deleted_at": events.iso(post.deleted_at)},
+    )
+    return post
+
+
+def record_metrics(session: Session, rt: Runtime, batch: MetricsBatch, actor: str) -> dict[str, Any]:
+    """Store view-count snapshots; unknown posts are reported per item and skipped."""
+    posts = repo.posts_by_pid(session, [m.post for m in batch.items])
+    rejected, stored = [], []
+    for i, item in enumerate(batch.items):
+        post = posts.get(item.post)
+        if post is None:
+            rejected.append({"index": i, "field": "post", "message": f"unknown post {item.post}"})
+            continue
+        session.add(ViewSnapshot(post=post, views=item.views, observed_at=item.observed_at))
+        post.views = max(post.views, item.views)
+        stored.append([item.post, item.views])
+    if stored:
+        events.record(
+            session,
+            "post.metrics_recorded",
+            actor=actor,
+            subject_type="posts",
+            subject_id=f"{len(stored)}",
+            at=rt.now(),
+            payload={"snapshots": stored[:1000], "count": len(stored)},
+        )
+    return {"stored": len(stored), "rejected": rejected}

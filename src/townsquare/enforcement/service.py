@@ -1,0 +1,239 @@
+"""The graduated ladder: apply and reverse actions, issue and expire strikes, keep standing current."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from townsquare import events
+from townsquare.content.models import Account, Post
+from townsquare.enforcement.dsa import StatementInput, build_statement, make_puid
+from townsquare.enforcement.models import Action, Strike
+from townsquare.errors import Conflict, Invalid
+from townsquare.policy.models import Verdict
+from townsquare.taxonomy import ACCOUNT_ACTIONS, ACTIONS, POST_STATUS_FOR_ACTION, area_title, severity_rank
+
+_DETECTION = {"voluntary": True, "notice": False, "trusted_flagger": False}
+
+
+@dataclass
+class ActionRequest:
+    """Everything needed to apply one rung of the ladder."""
+
+    action_type: str
+    policy: str
+    policy_version: int
+    account: Account
+    actor: str
+    automated: bool
+    source: str = "voluntary"  # voluntary | notice | trusted_flagger
+    post: Post | None = None
+    verdict: Verdict | None = None
+    reason: str = ""
+    facts: str = ""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    ends_at: datetime | None = None
+    strike_days: int | None = None  # None: no strike
+    machine_detected: bool | None = None
+
+
+def _automation(req: ActionRequest) -> tuple[bool, str]:
+    detected = req.machine_detected if req.machine_detected is not None else req.automated
+    if req.automated:
+        return True, "fully"
+    return detected, "partially" if detected else "not"
+
+
+def _statement(req: ActionRequest, puid: str, now: datetime) -> dict[str, Any]:
+    detected, decision = _automation(req)
+    content_date = req.post.created_at if req.post is not None else req.account.created_at
+    return build_statement(
+        StatementInput(
+            action_type=req.action_type,  # type: ignore[arg-type]
+            policy=req.policy,
+            policy_title=area_title(req.policy),
+            policy_version=str(req.policy_version),
+            content_date=content_date,
+            application_date=now,
+            end_date=req.ends_at,
+            content_language=req.post.language if req.post is not None else None,
+            source=req.source,  # type: ignore[arg-type]
+            automated_detection=detected,
+            automated_decision=decision,  # type: ignore[arg-type]
+            facts=req.facts
+            or f"Violation of the {area_title(req.policy)} policy (version {req.policy_version}).",
+            puid=puid,
+        )
+    )
+
+
+def _validate(req: ActionRequest) -> None:
+    if req.action_type not in ACTIONS:
+        raise Invalid(f"unknown action {req.action_type}", {"field": "action_type"})
+    if req.action_type in ACCOUNT_ACTIONS and req.automated:
+        raise Invalid("suspensions and bans need a human decision", {"field": "action_type"})
+    if req.action_type not in ACCOUNT_ACTIONS and req.post is None:
+        raise Invalid(f"{req.action_type} acts on a post; name the post", {"field": "post"})
+    if req.action_type == "suspend" and req.ends_at is None:
+        raise Invalid("a suspension needs an end", {"field": "duration_days"})
+    if req.account.standing == "banned" and req.action_type in ACCOUNT_ACTIONS:
+        raise Conflict("the account is already banned", {"field": "account"})
+
+
+def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
+    """Apply an action: record it with its statement of reasons, update state, issue any strike."""
+    _validate(req)
+    target = "account" if req.action_type in ACCOUNT_ACTIONS else "post"
+    puid = make_puid(target, f"{(req.post or req.account).platform_id}")
+    action = Action(
+        puid=puid,
+        action_type=req.action_type,
+        target_type=target,
+        post=req.post,
+        account=req.account,
+        verdict=req.verdict,
+        policy=req.policy,
+        policy_version=req.policy_version,
+        automated=req.automated,
+        source=req.source,
+        actor=req.actor,
+        reason=req.reason,
+        created_at=now,
+        ends_at=req.ends_at,
+        statement=_statement(req, puid, now),
+        evidence=req.evidence,
+    )
+    session.add(action)
+    _project(req, now)
+    events.record(
+        session,
+        "action.applied",
+        actor=req.actor,
+        subject_type=target,
+        subject_id=(req.post or req.account).platform_id,
+        at=now,
+        reason=req.reason,
+        versions={"policy": f"{req.policy}@{req.policy_version}"},
+        payload={
+            "puid": puid,
+            "action": req.action_type,
+            "automated": req.automated,
+            "source": req.source,
+            "ends_at": events.iso(req.ends_at) if req.ends_at else None,
+            "evidence": req.evidence[:5],
+        },
+    )
+    if req.strike_days is not None:
+        _strike(session, req, action, now)
+    return action
+
+
+def _project(req: ActionRequest, now: datetime) -> None:
+    if req.action_type == "ban":
+        req.account.standing, req.account.standing_until = "banned", None
+    elif req.action_type == "suspend":
+        req.account.standing, req.account.standing_until = "suspended", req.ends_at
+    elif req.post is not None:
+        status = POST_STATUS_FOR_ACTION[req.action_type]
+        if req.post.status != "deleted" and _post_rank(req.post.status) < _post_rank(status):
+            req.post.status = status
+
+
+def _post_rank(status: str) -> int:
+    for action, st in POST_STATUS_FOR_ACTION.items():
+        if st == status:
+            return severity_rank(action)
+    return 0
+
+
+def _strike(session: Session, req: ActionRequest, action: Action, now: datetime) -> None:
+    expires = now + timedelta(days=req.strike_days or 0)
+    session.add(
+        Strike(account=req.account, action=action, policy=req.policy, issued_at=now, expires_at=expires)
+    )
+    events.record(
+        session,
+        "strike.issued",
+        actor=req.actor,
+        subject_type="account",
+        subject_id=req.account.platform_id,
+        at=now,
+        versions={"policy": f"{req.policy}@{req.policy_version}"},
+        payload={"puid": action.puid, "policy": req.policy, "expires_at": events.iso(expires)},
+    )
+
+
+def reverse(session: Session, action: Action, *, actor: str, reason: str, now: datetime) -> Action:
+    """Reverse an action (a new event, never an edit of the old one); its strike is removed."""
+    if action.status != "active":
+        raise Conflict(f"action is {action.status}, not active", {"field": "action"})
+    if not reason.strip():
+        raise Invalid("a reversal needs a reason", {"field": "reason"})
+    action.status = "reversed"
+    for strike in session.scalars(
+        select(Strike).where(Strike.action_id == action.id, Strike.removed_at.is_(None))
+    ):
+        strike.removed_at = now
+    _recompute(session, action, now)
+    events.record(
+        session,
+        "action.reversed",
+        actor=actor,
+        subject_type=action.target_type,
+        subject_id=(action.post or action.account).platform_id,
+        at=now,
+        reason=reason,
+        versions={"policy": f"{action.policy}@{action.policy_version}"},
+        payload={"puid": action.puid, "action": action.action_type},
+    )
+    return action
+
+
+def _recompute(session: Session, action: Action, now: datetime) -> None:
+    """Rebuild the post status or account standing from the actions still active."""
+    active = select(Action).where(Action.status == "active", Action.id != action.id)
+    if action.target_type == "post" and action.post is not None:
+        post = action.post
+        if post.status == "deleted":
+            return
+        remaining = session.scalars(active.where(Action.post_id == post.id)).all()
+        best = max((severity_rank(a.action_type) for a in remaining), default=0)
+        post.status = POST_STATUS_FOR_ACTION[ACTIONS[best - 1]] if best else "visible"
+        return
+    account = action.account
+    remaining = session.scalars(
+        active.where(Action.account_id == account.id, Action.target_type == "account")
+    ).all()
+    live = [a for a in remaining if a.action_type == "ban" or (a.ends_at and a.ends_at > now)]
+    if any(a.action_type == "ban" for a in live):
+        account.standing, account.standing_until = "banned", None
+    elif live:
+        account.standing, account.standing_until = "suspended", max(a.ends_at for a in live if a.ends_at)
+    else:
+        account.standing, account.standing_until = "good", None
+
+
+def current_standing(account: Account, now: datetime) -> str:
+    """Standing as of `now`: a suspension past its end no longer counts."""
+    if account.standing == "suspended" and account.standing_until and account.standing_until <= now:
+        return "good"
+    return account.standing
+
+
+def active_strikes(session: Session, account_ids: set[int], now: datetime) -> dict[int, dict[str, int]]:
+    """Active (unexpired, not removed) strikes per account and policy area."""
+    if not account_ids:
+        return {}
+    rows = session.execute(
+        select(Strike.account_id, Strike.policy, func.count())
+        .where(Strike.account_id.in_(account_ids), Strike.expires_at > now, Strike.removed_at.is_(None))
+        .group_by(Strike.account_id, Strike.policy)
+    )
+    out: dict[int, dict[str, int]] = {a: {} for a in account_ids}
+    for account_id, policy, count in rows:
+        out[account_id][policy] = int(count)
+    return out

@@ -1,0 +1,99 @@
+"""One error hierarchy carrying its HTTP status, and the handler that renders it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class TownsquareError(Exception):
+    """Base error: `status` is the HTTP status, `detail` is JSON-able context."""
+
+    status = 400
+    error = "bad_request"
+
+    def __init__(self, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class Unauthorized(TownsquareError):
+    status = 401
+    error = "unauthorized"
+
+
+class Forbidden(TownsquareError):
+    status = 403
+    error = "forbidden"
+
+
+class NotFound(TownsquareError):
+    status = 404
+    error = "not_found"
+
+
+class Conflict(TownsquareError):
+    status = 409
+    error = "conflict"
+
+
+class Gone(TownsquareError):
+    status = 410
+    error = "gone"
+
+
+class TooLarge(TownsquareError):
+    status = 413
+    error = "payload_too_large"
+
+
+class Invalid(TownsquareError):
+    status = 422
+    error = "invalid"
+
+
+def error_body(error: str, message: str, detail: Any = None) -> dict[str, Any]:
+    """The one JSON error shape: {"error", "message", "detail"}."""
+    return {"error": error, "message": message, "detail": detail}
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as JSON with a clear status; never a traceback."""
+
+    @app.exception_handler(TownsquareError)
+    async def _ts(_: Request, exc: TownsquareError) -> JSONResponse:
+        return JSONResponse(error_body(exc.error, exc.message, exc.detail), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _val(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = _validation_detail(exc)
+        fields = ", ".join(d["field"] for d in detail[:5])
+        return JSONResponse(error_body("invalid", f"invalid input: {fields}", detail), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return JSONResponse(
+            error_body(names.get(exc.status_code, "http_error"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body("internal", "internal error; nothing was stored"), status_code=500)

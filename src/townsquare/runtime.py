@@ -1,0 +1,75 @@
+"""The process's wiring: settings, database, scorers, policies, calendar, clock and signing key."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare.audit import load_or_create_key
+from townsquare.config import Settings
+from townsquare.db import make_engine, make_sessionmaker
+from townsquare.detection.textbanks import TextBankScorer, load_textbanks
+from townsquare.policy.loader import PolicySet, load_election_calendar, load_policies
+from townsquare.policy.schema import ElectionCalendar
+
+
+def utcnow() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything a request, a CLI command or a worker needs; built once per process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    scorers: list[TextBankScorer]
+    policies: PolicySet
+    calendar: ElectionCalendar
+    clock: Callable[[], datetime] = utcnow
+    _key: Ed25519PrivateKey | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> datetime:
+        """The current time (injectable for tests and replays)."""
+        return self.clock()
+
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The checkpoint key, loaded (or created) from outside the database on first use."""
+        if self._key is None:
+            self._key = load_or_create_key(self.settings.signing_key_path)
+        return self._key
+
+    def scorer_thresholds(self) -> dict[str, float | None]:
+        """Each scorer's validated auto threshold, which policies may not undercut."""
+        return {s.name: s.auto_threshold for s in self.scorers}
+
+    def dispose(self) -> None:
+        """Close database connections."""
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
+    """Load text banks, policies and the election calendar and connect to the database."""
+    banks = load_textbanks(settings.textbanks_dir)
+    scorers = [TextBankScorer(bank) for bank in banks.values()]
+    policies = load_policies(settings.policies_dir, {s.name: s.auto_threshold for s in scorers})
+    engine = make_engine(settings.database_url)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        scorers=scorers,
+        policies=policies,
+        calendar=load_election_calendar(settings.elections_file),
+        clock=clock,
+    )

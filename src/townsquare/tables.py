@@ -1,0 +1,18 @@
+"""Import every domain's tables so `Base.metadata` is complete (Alembic and tests use it)."""
+
+from townsquare import crypto, events
+from townsquare.content import models as content_models
+from townsquare.db import Base
+from townsquare.detection import models as detection_models
+from townsquare.enforcement import models as enforcement_models
+from townsquare.policy import models as policy_models
+
+__all__ = [
+    "Base",
+    "content_models",
+    "crypto",
+    "detection_models",
+    "enforcement_models",
+    "events",
+    "policy_models",
+]
