@@ -155,6 +155,22 @@ def enforce(
     )
 
 
+def _shadow(
+    session: Session, rt: Runtime, post: Post, signals: list[Signal], ctx: DecisionContext, trigger: str
+) -> None:
+    """Record the shadow versions' decision; never enforced.
+
+    Only posts that a shadow version actually evaluates get a shadow verdict: for every other post the
+    shadow policy set decides exactly as live does, so a row would add nothing but write volume.
+    """
+    shadow_areas = set(rt.policies.shadow_areas())
+    if not signals or not shadow_areas:
+        return
+    decision = decide(rt.policies, signals, ctx, mode="shadow")
+    if any(e.area in shadow_areas for e in decision.evaluations):
+        _store_verdict(session, rt, post, decision, signals, trigger)
+
+
 def decide_post(
     session: Session,
     rt: Runtime,
@@ -190,8 +206,7 @@ def decide_post(
     ctx = context(rt, post, post.author, strikes, reach)
     decision = decide(rt.policies, signals, ctx)
     verdict = _store_verdict(session, rt, post, decision, signals, trigger)
-    if rt.policies.shadow_areas():
-        _store_verdict(session, rt, post, decide(rt.policies, signals, ctx, mode="shadow"), signals, trigger)
+    _shadow(session, rt, post, signals, ctx, trigger)
     action = None
     if decision.outcome == "action" and decision.primary is not None:
         action = enforce(session, rt, post, verdict, decision.primary, reach)

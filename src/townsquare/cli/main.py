@@ -8,7 +8,12 @@ from townsquare.cli import accounts, audit, db, policy
 from townsquare.cli.ingest import ingest
 from townsquare.cli.serve import demo, serve
 
-app = typer.Typer(help="Townsquare: trust & safety platform.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Townsquare: trust & safety platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(accounts.app, name="accounts")

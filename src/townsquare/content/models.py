@@ -107,6 +107,8 @@ class ViewSnapshot(Base):
     views: Mapped[int] = mapped_column(Integer)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    post: Mapped[Post] = relationship()
+
 
 class Report(Base):
     """A user's flag on a post or an account, with a reason from the taxonomy."""

@@ -288,8 +288,12 @@ def decide(
     sigs = tuple(signals)
     evaluations: list[PolicyEvaluation] = []
     versions: dict[str, int] = {}
+    present = {s.scorer for s in sigs}
     for spec in policyset.active(mode):
         versions[spec.area] = spec.version
+        # Most posts carry no signal for most areas; such an area cannot leave no_violation, so skip it.
+        if present.isdisjoint(spec.scorers):
+            continue
         ev = evaluate(spec, sigs, ctx)
         if ev.scorer is not None:
             evaluations.append(ev)

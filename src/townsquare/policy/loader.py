@@ -67,6 +67,11 @@ class VersionSpec:
         return cls(area, title, policy, hashlib.sha256(content.encode()).hexdigest(), content)
 
     @property
+    def scorers(self) -> frozenset[str]:
+        """The scorers this version reads."""
+        return frozenset(rule.scorer for rule in self.policy.signals)
+
+    @property
     def version(self) -> int:
         """The version number."""
         return self.policy.version
@@ -83,6 +88,7 @@ class PolicySet:
 
     files: Mapping[str, PolicyFile]
     _specs: dict[tuple[str, int], VersionSpec] = field(default_factory=dict, repr=False)
+    _active: dict[str, list[VersionSpec]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_files(cls, files: Iterable[PolicyFile]) -> PolicySet:
@@ -127,11 +133,15 @@ class PolicySet:
 
     def active(self, mode: Mode = "live") -> list[VersionSpec]:
         """The versions a decision evaluates: live ones, or in shadow mode each shadow over its live."""
+        cached = self._active.get(mode)
+        if cached is not None:
+            return cached
         out = []
         for area in self.files:
             spec = (self.shadow(area) if mode == "shadow" else None) or self.live(area)
             if spec is not None:
                 out.append(spec)
+        self._active[mode] = out
         return out
 
     def with_states(self, states: Mapping[tuple[str, int], State]) -> PolicySet:

@@ -1,0 +1,64 @@
+"""Every route declares a permission; without the admin token every protected route answers 401."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from townsquare.access.permissions import ALL_PERMISSIONS
+from townsquare.access.routes import RouteInfo, api_routes
+from townsquare.app import create_app
+from townsquare.runtime import Runtime
+
+
+def _routes(rt: Runtime) -> list[RouteInfo]:
+    routes = api_routes(create_app(runtime=rt, keep_chain=False))
+    assert len(routes) >= 17
+    return routes
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_every_route_declares_a_known_permission(rt: Runtime) -> None:
+    for route in _routes(rt):
+        perm = route.permission
+        assert perm is not None, f"{route.path} declares no permission"
+        assert perm == "public" or perm in ALL_PERMISSIONS, f"{route.path}: unknown permission {perm}"
+
+
+def test_only_landing_and_health_are_public(rt: Runtime) -> None:
+    public = {r.path for r in _routes(rt) if r.permission == "public"}
+    assert public == {"/", "/healthz"}
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", ""])
+def test_protected_routes_refuse_missing_or_wrong_tokens(
+    anon: TestClient, rt: Runtime, token: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    checked = 0
+    for route in _routes(rt):
+        if route.permission == "public":
+            continue
+        for method in route.methods:
+            resp = anon.request(method, _concrete(route.path), headers=headers, json={})
+            assert resp.status_code == 401, f"{method} {route.path} -> {resp.status_code}"
+            assert resp.json()["error"] == "unauthorized"
+            checked += 1
+    assert checked >= 15
+
+
+def test_refusal_stores_nothing(anon: TestClient, rt: Runtime) -> None:
+    body = {"platform_id": "a1", "handle": "x", "created_at": "2024-01-01T00:00:00Z"}
+    assert anon.post("/v1/accounts", json=body).status_code == 401
+    with rt.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM accounts").scalar() == 0
+
+
+def test_public_routes_answer_without_a_token(anon: TestClient) -> None:
+    assert anon.get("/").status_code == 200
+    assert anon.get("/healthz").json()["status"] == "ok"
