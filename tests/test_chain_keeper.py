@@ -6,12 +6,12 @@ import time
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import TOKEN
+from tests.fixtures.factories import account
 from townsquare import chain
 from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.runtime import Runtime, build_runtime
-from tests.conftest import TOKEN
-from tests.fixtures.factories import account
 
 
 def test_keeper_seals_while_serving_and_checkpoints_on_shutdown(settings: Settings) -> None:

@@ -7,8 +7,8 @@ admin bearer token from settings; everything else is refused with 401.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
