@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from townsquare import chain
-from townsquare.access.permissions import AUDIT_READ, Principal, require
+from townsquare.access.permissions import AUDIT_CHECKPOINT, AUDIT_READ, Principal, require
 from townsquare.content.api import ERRORS, RT
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -28,5 +28,5 @@ def verify(rt: RT, _: Annotated[Principal, Depends(require(AUDIT_READ))]) -> dic
 
 
 @router.post("/checkpoint", responses=ERRORS, summary="Sign the chain head now")
-def checkpoint(rt: RT, _: Annotated[Principal, Depends(require(AUDIT_READ))]) -> dict[str, Any]:
+def checkpoint(rt: RT, _: Annotated[Principal, Depends(require(AUDIT_CHECKPOINT))]) -> dict[str, Any]:
     return chain.checkpoint(rt)

@@ -41,9 +41,6 @@ class Settings(BaseSettings):
     platform: str = Field(default="townsquare-demo", description="Platform name used in PUIDs and notices.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in notices.")
     appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")
-    high_reach_views: int = Field(
-        default=10_000, description="Views above which a post counts as high reach."
-    )
 
 
 @lru_cache(maxsize=1)

@@ -150,6 +150,7 @@ def enforce(
             facts=facts_for(ev),
             evidence=list(ev.evidence),
             strike_days=ev.strike_expire_days if ev.issue_strike else None,
+            platform=rt.settings.platform,
         ),
         rt.now(),
     )

@@ -27,6 +27,7 @@ ACTIONS_WRITE = "actions:write"
 POLICIES_READ = "policies:read"
 POLICIES_PUBLISH = "policies:publish"
 AUDIT_READ = "audit:read"
+AUDIT_CHECKPOINT = "audit:checkpoint"
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
     {
@@ -41,6 +42,7 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
         POLICIES_READ,
         POLICIES_PUBLISH,
         AUDIT_READ,
+        AUDIT_CHECKPOINT,
     }
 )
 

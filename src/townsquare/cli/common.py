@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from townsquare.config import Settings, get_settings
 from townsquare.errors import TownsquareError
@@ -36,6 +37,8 @@ def clean_errors(fn: F) -> F:
             fail(exc.message + (f" ({exc.detail})" if exc.detail else ""))
         except (ValueError, OSError) as exc:
             fail(str(exc))
+        except SQLAlchemyError as exc:
+            fail(f"database error: {str(exc).splitlines()[0]}")
         return None
 
     return wrapper  # type: ignore[return-value]

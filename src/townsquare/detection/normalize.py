@@ -10,8 +10,9 @@
 6. whitespace collapses to single spaces;
 7. three or more single letters separated by spaces, dots, hyphens, underscores or asterisks are
    joined ("h a t e", "h.a.t.e", "h-a-t-e" -> "hate");
-8. leetspeak is folded only inside tokens that mix letters with digits/symbols (see `_fold_token`), so
-   "h4te" -> "hate" and "k1ll" -> "kill" while "2000", "covid19", "5g" and "@user" stay as they are;
+8. leetspeak is folded only inside tokens where digits/symbols sit between letters, or a "$" leads
+   (see `_fold_token`): "h4te" -> "hate", "k1ll" -> "kill", "$hit" -> "shit", while "2000",
+   "covid19", "5g", "1st", "10am" and "@user" stay as they are;
 9. runs of one letter longer than two are squeezed to two ("haaaate" -> "haate").
 
 Matching tolerates step 9: compare `squeeze(x, 1)` of both sides and then check that the text's runs
@@ -28,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize", "runs_cover", "squeeze", "tokens"]
+__all__ = ["normalize", "runs_cover", "squeeze", "token_spans", "tokens"]
 
 # Invisible characters used to split words without changing how they look.
 _INVISIBLE = (
@@ -70,13 +71,21 @@ _LEET_TABLE = str.maketrans(
 _EDGE_PUNCT = "!|@"  # at a token's edge these are punctuation or a mention, not leetspeak
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SPACE = re.compile(r"\s+")
 # A run of >= 3 single characters (letter, digit or leet symbol) with 1-3 separators between them.
-_SPACED = re.compile(r"(?<![\w@$!|])[\w@$!|](?:[ .*_~+\-]{1,3}[\w@$!|](?![\w@$!|])){2,}")
+_CH = r"(?:[^\W_]|[@$!|])"  # a letter, digit or leet symbol ("_" is a separator here)
+# Trailing/leading symbols ("h a t e!!") are punctuation, so only letters and digits block a run's ends.
+_SPACED = re.compile(rf"(?<![^\W_]){_CH}(?:[ .*_~+\-]{{1,3}}{_CH}(?![^\W_])){{2,}}")
 _SPACED_SEP = re.compile(r"[ .*_~+\-]+")
 # Tokens that contain a digit or leet symbol; `_fold_token` decides whether they are leetspeak.
 _LEET_TOKEN = re.compile(r"(?<![\w@$!|])[\w@$!|]*[\d@$!|][\w@$!|]*")
-_LEET_HINT = re.compile(r"[\d@$!|]")
+# Character classes for the cheap probes: letters "a", digits "1", leet symbols themselves, rest " ".
+_LEET_CLASS = {c: " " for c in range(128)}
+_LEET_CLASS.update({ord(c): "a" for c in "abcdefghijklmnopqrstuvwxyz"})
+_LEET_CLASS.update({ord(c): "1" for c in "0123456789"})
+_LEET_CLASS.update({ord(c): c for c in "@$!|"})
+_LEET_PROBES = ("a1", "1a", "$a", "a$", "a@a", "a!a", "a|", "|a")
+_WORD_CLASS = {c: "a" if v != " " else " " for c, v in _LEET_CLASS.items()}
+_TRIPLE = re.compile(r"(\w)\1\1")
 _LONG_RUN = re.compile(r"([^\W\d_])\1{2,}")
 _ANY_RUN = re.compile(r"([^\W\d_])\1+")
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -88,6 +97,8 @@ def _join_spaced(m: re.Match[str]) -> str:
     chars = _SPACED_SEP.sub("", m.group())
     if sum(c.isalpha() for c in chars) < 2:
         return m.group()  # "1 2 3", phone numbers, dates
+    if len(chars) >= 4 and chars[0] in "ai":
+        return f"{chars[0]} {chars[1:]}"  # "what a f a g" -> "what a fag": "a" and "i" are words
     return chars
 
 
@@ -109,12 +120,10 @@ def _fold_token(m: re.Match[str]) -> str:
     # Runs of letters vs non-letters: "h4te" has 3, "covid19" 2, "5hit" 2.
     kinds = [c.isalpha() for c in core]
     runs = 1 + sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
-    if runs == 2:
-        # Only a single leading digit/symbol before >= 3 letters ("5hit", "$hit"); trailing digits are
-        # versions and counts ("covid19", "mp3"), and "1st", "4th", "10am", "5g" are not leetspeak.
-        lead = len(core) - len(core.lstrip("0123456789$|!@"))
-        if lead != 1 or len(core) - lead < 3:
-            return tok
+    # Two runs is a number next to a word ("covid19", "mp3", "10am", "1st", "5g", "1btc"), not
+    # leetspeak, except a leading "$" ("$hit").
+    if runs == 2 and not (core[0] == "$" and kinds[1] and len(core) >= 4):
+        return tok
     start = tok.index(core)
     return tok[:start] + core.translate(_LEET_TABLE) + tok[start + len(core) :]
 
@@ -128,22 +137,41 @@ def _unicode_fold(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def _maybe_spaced(text: str) -> bool:
+    """Cheap necessary condition for `_SPACED` on ASCII text: two single characters between separators."""
+    cls = f" {text.translate(_WORD_CLASS)} "
+    return " a a " in cls or " a  a " in cls or " a   a " in cls
+
+
+def _maybe_leet(text: str) -> bool:
+    """Cheap necessary condition for a foldable leet token on ASCII text."""
+    cls = text.translate(_LEET_CLASS)
+    return any(probe in cls for probe in _LEET_PROBES)
+
+
 def normalize(text: str) -> str:
     """Return the matching form of `text` (see the module docstring for the steps)."""
     text = text.lower() if text.isascii() else _unicode_fold(text)
-    text = _SPACE.sub(" ", text).strip()
-    if " " in text or "." in text or "-" in text or "_" in text or "*" in text:
+    text = " ".join(text.split())
+    # Plain ASCII (the bulk of traffic) first passes cheap substring probes; the regexes run only when
+    # a probe says they might change something.
+    plain = text.isascii()
+    if not plain or _maybe_spaced(text):
         text = _SPACED.sub(_join_spaced, text)
-    if _LEET_HINT.search(text):
+    if not plain or _maybe_leet(text):
         text = _LEET_TOKEN.sub(_fold_token, text)
-    return _LONG_RUN.sub(r"\1\1", text)
+    if _TRIPLE.search(text):
+        text = _LONG_RUN.sub(r"\1\1", text)
+    return text
 
 
 def squeeze(text: str, max_run: int = 1) -> str:
     """Squeeze runs of one letter to at most `max_run` (1 or 2): the key used for tolerant matching."""
     if max_run == 1:
         return _ANY_RUN.sub(r"\1", text)
-    return re.sub(r"([^\W\d_])\1{%d,}" % max_run, "\\1" * max_run, text)
+    if max_run < 1:
+        raise ValueError("max_run must be >= 1")
+    return re.sub(rf"([^\W\d_])\1{{{max_run},}}", "\\1" * max_run, text)
 
 
 def tokens(normalized: str) -> list[str]:
@@ -152,6 +180,11 @@ def tokens(normalized: str) -> list[str]:
     if "'" in normalized:
         return [t.replace("'", "") for t in found]
     return found
+
+
+def token_spans(normalized: str) -> list[tuple[int, int]]:
+    """Character spans of the tokens `tokens` returns, in order."""
+    return [m.span() for m in _TOKEN.finditer(normalized)]
 
 
 def runs_cover(text_token: str, term_token: str) -> bool:

@@ -19,9 +19,10 @@ reference is `textbanks/README.md`:
 
 Terms are normalised like the text (`townsquare.detection.normalize`), so one spelling matches its
 disguises, and repeated letters are tolerated ("haaate" matches "hate", "god" never matches "good").
-All banks' terms are looked up token by token in a dict, a single pass per post; each bank's patterns
-are joined into one alternation that gates the per-pattern search, so a post that matches nothing costs
-one regex search per bank. A post's score for a bank is the highest weight among its surviving matches.
+Terms are looked up token by token in a dict. Patterns are prefiltered (as RE2 and Hyperscan do): the
+literals every match must contain are read from each pattern's parse tree, one trie regex over all
+banks' literals finds which occur in a post, and only patterns whose literals occur are searched. A post's
+score for a bank is the highest weight among its matches that no allow phrase suppresses.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ from pydantic import (
 )
 
 from townsquare.detection.base import Signal
-from townsquare.detection.normalize import _TOKEN, normalize, runs_cover, squeeze, tokens
+from townsquare.detection.normalize import normalize, runs_cover, squeeze, token_spans, tokens
+from townsquare.detection.prefilter import LiteralIndex, required_literals
 
 __all__ = ["MAX_EVIDENCE", "TextBank", "TextBankScorer", "load_textbanks", "scan_all"]
 
@@ -55,8 +57,8 @@ MAX_EVIDENCE = 5
 # Negation and counter-speech govern a few words after them, up to the end of the clause (NegEx-style).
 ALLOW_SCOPE_TOKENS = 4
 _CLAUSE_BREAK = re.compile(r"[.!?;]|\b(?:but|however|although|though|yet)\b")
-_DEFINE_REF = re.compile(r"(?<![\\?P])<([a-z_][a-z0-9_]*)>")
-_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
+_EMPTY_PROBES = ("", " ", "a", "a b", "1", ".")  # a pattern matching "" in any of these matches everywhere
+_DEFINE_REF = re.compile(r"(?<!\?P)(?<!\\)<([a-z_][a-z0-9_]*)>")
 
 
 class _FieldError(ValueError):
@@ -64,7 +66,6 @@ class _FieldError(ValueError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"field {field!r}: {message}")
-        self.field = field
 
 
 class _Strict(BaseModel):
@@ -89,11 +90,16 @@ class PatternEntry(_Strict):
 class _Phrase:
     """A term or allow phrase in matching form."""
 
-    index: int
-    text: str  # the normalised phrase
     toks: tuple[str, ...]
     keys: tuple[str, ...]  # toks squeezed to single letters
     weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    rx: re.Pattern[str]
+    weight: float
+    gate: frozenset[str] | None  # one of these occurs in every match; None: always search
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,28 +113,41 @@ class _Hit:
 class _Prepared:
     """A text in matching form, shared by every bank that scans it."""
 
-    __slots__ = ("norm", "toks", "keys", "keyset", "_spans")
+    __slots__ = ("norm", "toks", "keys", "keyset", "literals", "_spans")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, index: LiteralIndex) -> None:
         self.norm = normalize(text)
         self.toks = tuple(tokens(self.norm))
-        self.keys = tuple(tokens(squeeze(self.norm, 1)))
+        cache = _KEYS
+        self.keys = tuple([cache[tok] if tok in cache else _key(tok) for tok in self.toks])
         self.keyset = frozenset(self.keys)
+        self.literals = index.find(self.norm)
         self._spans: list[tuple[int, int]] | None = None
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Character span of tokens first..last (inclusive) in the normalised text."""
         if self._spans is None:
-            self._spans = [m.span() for m in _TOKEN.finditer(self.norm)]
+            self._spans = token_spans(self.norm)
         return self._spans[first][0], self._spans[last][1]
 
 
-def _phrase(index: int, raw: str, weight: float, field: str) -> _Phrase:
+# Token -> matching key ("haate" -> "hate"); tokens follow Zipf's law, so a cache spares most squeezes.
+_KEYS: dict[str, str] = {}
+
+
+def _key(tok: str) -> str:
+    if len(_KEYS) >= 100_000:
+        _KEYS.clear()
+    key = _KEYS[tok] = squeeze(tok, 1)
+    return key
+
+
+def _phrase(raw: str, weight: float, field: str) -> _Phrase:
     norm = normalize(raw)
     toks = tuple(tokens(norm))
     if not toks:
         raise _FieldError(field, f"{raw!r} has no letters or digits to match")
-    return _Phrase(index, norm, toks, tuple(tokens(squeeze(norm, 1))), weight)
+    return _Phrase(toks, tuple(tokens(squeeze(norm, 1))), weight)
 
 
 class _PhraseIndex:
@@ -139,7 +158,7 @@ class _PhraseIndex:
         for p in phrases:
             self.by_first.setdefault(p.keys[0], []).append(p)
         for group in self.by_first.values():
-            group.sort(key=lambda p: -len(p.keys))  # longest first, so evidence shows the fullest phrase
+            group.sort(key=lambda p: -len(p.keys))
         self.first = frozenset(self.by_first)
 
     def find(self, t: _Prepared) -> Iterable[tuple[_Phrase, int, int]]:
@@ -166,10 +185,8 @@ class TextBank(_Strict):
     patterns: tuple[PatternEntry, ...] = ()
     allow: tuple[str, ...] = ()
 
-    _terms: _PhraseIndex = PrivateAttr()
-    _allow: _PhraseIndex = PrivateAttr()
-    _regexes: tuple[re.Pattern[str], ...] = PrivateAttr()
-    _gate: re.Pattern[str] | None = PrivateAttr()
+    # Pydantic private attributes cost a __getattr__ each; the hot path reads one plain object instead.
+    _matcher: _Matcher = PrivateAttr()
     _hash: str = PrivateAttr()
 
     @field_validator("terms", mode="before")
@@ -184,25 +201,24 @@ class TextBank(_Strict):
 
     def model_post_init(self, context: Any, /) -> None:
         """Compile terms, patterns and allow phrases; refuse anything that cannot match sensibly."""
-        phrases: dict[str, int] = {}
-        compiled_terms = []
+        seen: dict[tuple[str, ...], int] = {}
+        terms = []
         for i, t in enumerate(self.terms):
-            p = _phrase(i, t.term, t.weight, f"terms[{i}].term")
-            if p.keys in phrases:
-                raise _FieldError(f"terms[{i}].term", f"duplicates terms[{phrases[p.keys]}] once normalised")
-            phrases[p.keys] = i
-            compiled_terms.append(p)
-        self._terms = _PhraseIndex(compiled_terms)
-        self._allow = _PhraseIndex(_phrase(i, a, 1.0, f"allow[{i}]") for i, a in enumerate(self.allow))
+            p = _phrase(t.term, t.weight, f"terms[{i}].term")
+            if p.keys in seen:
+                raise _FieldError(f"terms[{i}].term", f"duplicates terms[{seen[p.keys]}] once normalised")
+            seen[p.keys] = i
+            terms.append(p)
+        allow = [_phrase(a, 1.0, f"allow[{i}]") for i, a in enumerate(self.allow)]
         for name in self.define:
             if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
                 raise _FieldError(f"define.{name}", "names are lower-case letters, digits and _")
-        self._regexes = tuple(self._compile(i, p.pattern) for i, p in enumerate(self.patterns))
-        self._gate = self._compile_gate()
+        patterns = tuple(self._compile(i, p) for i, p in enumerate(self.patterns))
+        self._matcher = _Matcher(self, terms, allow, patterns)
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         self._hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
-    def _compile(self, i: int, raw: str) -> re.Pattern[str]:
+    def _compile(self, i: int, entry: PatternEntry) -> _Pattern:
         field = f"patterns[{i}].pattern"
 
         def expand(m: re.Match[str]) -> str:
@@ -211,22 +227,14 @@ class TextBank(_Strict):
             return f"(?:{self.define[m.group(1)]})"
 
         try:
-            rx = re.compile(_DEFINE_REF.sub(expand, raw))
+            rx = re.compile(_DEFINE_REF.sub(expand, entry.pattern))
         except re.error as exc:
-            raise _FieldError(field, f"invalid regular expression {raw!r}: {exc}") from exc
-        if rx.search("") is not None:
-            raise _FieldError(field, f"{raw!r} matches the empty string, so it would match every post")
-        return rx
-
-    def _compile_gate(self) -> re.Pattern[str] | None:
-        """One alternation of all patterns: a post that fails it skips the per-pattern searches."""
-        plain = [rx.pattern for rx in self._regexes if not _BACKREF.search(rx.pattern)]
-        if len(plain) != len(self._regexes) or not plain:
-            return None
-        try:
-            return re.compile("|".join(f"(?:{p})" for p in plain))
-        except re.error:  # e.g. two patterns reuse a group name; fall back to searching each
-            return None
+            raise _FieldError(field, f"invalid regular expression {entry.pattern!r}: {exc}") from exc
+        if any(m.start() == m.end() for probe in _EMPTY_PROBES for m in rx.finditer(probe)):
+            raise _FieldError(
+                field, f"{entry.pattern!r} matches the empty string, so it would match every post"
+            )
+        return _Pattern(rx, entry.weight, required_literals(rx))
 
     @property
     def content_hash(self) -> str:
@@ -262,34 +270,55 @@ class TextBank(_Strict):
             )
         return bank
 
+    def match(self, text: str) -> Signal | None:
+        """Normalise `text` and match this bank alone; None when nothing matched."""
+        m = self._matcher
+        return m.scan(_Prepared(text, m.index))
+
+
+class _Matcher:
+    """A bank compiled for matching: plain attributes, read once per post per bank."""
+
+    __slots__ = ("name", "version", "policy", "label", "terms", "allow", "patterns", "literals", "always",
+                 "index")  # fmt: skip
+
+    def __init__(
+        self, bank: TextBank, terms: list[_Phrase], allow: list[_Phrase], patterns: tuple[_Pattern, ...]
+    ):
+        self.name, self.version, self.policy = bank.scorer_name, str(bank.version), bank.policy
+        self.label = f"{bank.scorer_name}@{bank.version}"
+        self.terms = _PhraseIndex(terms)
+        self.allow = _PhraseIndex(allow) if allow else None
+        self.patterns = patterns
+        self.literals = frozenset(lit for p in patterns if p.gate for lit in p.gate)
+        self.always = any(p.gate is None for p in patterns)  # some pattern has no literal to gate on
+        self.index = LiteralIndex(self.literals)
+
     def scan(self, t: _Prepared) -> Signal | None:
-        """Match this bank against a prepared text."""
-        hits = [_Hit("term", *t.span(a, b), p.weight) for p, a, b in self._terms.find(t)]
-        if self._regexes and (self._gate is None or self._gate.search(t.norm)):
-            for rx, entry in zip(self._regexes, self.patterns, strict=True):
-                hits.extend(_Hit("pattern", m.start(), m.end(), entry.weight) for m in rx.finditer(t.norm))
-        if hits and self.allow:
-            hits = self._unsuppressed(t, hits)
+        """Match one prepared text."""
+        hits = [_Hit("term", *t.span(a, b), p.weight) for p, a, b in self.terms.find(t)]
+        if self.always or not self.literals.isdisjoint(t.literals):
+            for p in self.patterns:
+                if p.gate is None or not p.gate.isdisjoint(t.literals):
+                    hits.extend(_Hit("pattern", m.start(), m.end(), p.weight) for m in p.rx.finditer(t.norm))
+        if hits and self.allow is not None:
+            hits = self._unsuppressed(t, hits, self.allow)
         if not hits:
             return None
         hits.sort(key=lambda h: (-h.weight, h.start))
-        bank = f"{self.scorer_name}@{self.version}"
         evidence: list[dict[str, Any]] = []
-        seen: set[str] = set()
         for h in hits:
-            match = t.norm[h.start : h.end]
-            if match not in seen and len(evidence) < MAX_EVIDENCE:
-                seen.add(match)
-                evidence.append({"kind": h.kind, "match": match, "bank": bank})
+            item = {"kind": h.kind, "match": t.norm[h.start : h.end], "bank": self.label}
+            if item not in evidence:
+                evidence.append(item)
         return Signal(
-            self.scorer_name, str(self.version), self.policy, hits[0].weight, "match", tuple(evidence)
+            self.name, self.version, self.policy, hits[0].weight, "match", tuple(evidence[:MAX_EVIDENCE])
         )
 
-    def _unsuppressed(self, t: _Prepared, hits: list[_Hit]) -> list[_Hit]:
+    @staticmethod
+    def _unsuppressed(t: _Prepared, hits: list[_Hit], allow: _PhraseIndex) -> list[_Hit]:
         """Drop hits that overlap an allow phrase or start within its scope (a few words, same clause)."""
-        scopes = [t.span(a, b) for _, a, b in self._allow.find(t)]
-        if not scopes:
-            return hits
+        scopes = [t.span(a, b) for _, a, b in allow.find(t)]
 
         def allowed(h: _Hit) -> bool:
             for start, end in scopes:
@@ -297,11 +326,11 @@ class TextBank(_Strict):
                     return True
                 if h.start >= end:
                     gap = t.norm[end : h.start]
-                    if len(_TOKEN.findall(gap)) <= ALLOW_SCOPE_TOKENS and not _CLAUSE_BREAK.search(gap):
+                    if len(tokens(gap)) <= ALLOW_SCOPE_TOKENS and not _CLAUSE_BREAK.search(gap):
                         return True
             return False
 
-        return [h for h in hits if not allowed(h)]
+        return [h for h in hits if not allowed(h)] if scopes else hits
 
 
 def _describe(exc: ValidationError) -> str:
@@ -311,9 +340,7 @@ def _describe(exc: ValidationError) -> str:
     if isinstance(cause, _FieldError):
         return str(cause)
     loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "missing":
-        msg = "is required"
+    msg = "is required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
     return f"field {loc!r}: {msg}" if loc else msg
 
 
@@ -325,10 +352,11 @@ class TextBankScorer:
         self.name = bank.scorer_name
         self.version = str(bank.version)
         self.auto_threshold = bank.auto_threshold
+        self._matcher = bank._matcher
 
     def score(self, text: str) -> Signal | None:
         """Normalise `text` and match this bank; None when nothing matched."""
-        return self.bank.scan(_Prepared(text))
+        return self._matcher.scan(_Prepared(text, self._matcher.index))
 
 
 def load_textbanks(directory: Path) -> dict[str, TextBank]:
@@ -338,13 +366,25 @@ def load_textbanks(directory: Path) -> dict[str, TextBank]:
     return {bank.policy: bank for bank in map(TextBank.from_file, sorted(directory.glob("*.yaml")))}
 
 
+# Matchers and one literal index per set of banks scanned together (keyed by the banks' ids; the entry
+# holds the banks, so an id cannot be reused while it is cached).
+_SETS: dict[tuple[int, ...], tuple[tuple[TextBank, ...], list[_Matcher], LiteralIndex]] = {}
+
+
+def _compiled(banks: tuple[TextBank, ...]) -> tuple[list[_Matcher], LiteralIndex]:
+    key = tuple(map(id, banks))
+    entry = _SETS.get(key)
+    if entry is None:
+        if len(_SETS) >= 32:  # banks reloaded many times (tests, hot reload): start afresh
+            _SETS.clear()
+        matchers = [b._matcher for b in banks]
+        entry = _SETS[key] = (banks, matchers, LiteralIndex(set().union(*(m.literals for m in matchers))))
+    return entry[1], entry[2]
+
+
 def scan_all(banks: Mapping[str, TextBank] | Iterable[TextBank | TextBankScorer], text: str) -> list[Signal]:
     """Normalise `text` once and match every bank; one signal per bank that matched."""
     items = banks.values() if isinstance(banks, Mapping) else banks
-    t = _Prepared(text)
-    signals = []
-    for item in items:
-        sig = (item.bank if isinstance(item, TextBankScorer) else item).scan(t)
-        if sig is not None:
-            signals.append(sig)
-    return signals
+    matchers, index = _compiled(tuple(i.bank if isinstance(i, TextBankScorer) else i for i in items))
+    t = _Prepared(text, index)
+    return [sig for m in matchers if (sig := m.scan(t)) is not None]
