@@ -74,6 +74,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "accounts",
+        sa.Column("_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -137,6 +138,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "account_profiles",
+        sa.Column("_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -205,6 +207,7 @@ def upgrade() -> None:
 
     op.create_table(
         "posts",
+        sa.Column("_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -265,6 +268,7 @@ def upgrade() -> None:
 
     op.create_table(
         "post_versions",
+        sa.Column("_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -285,6 +289,7 @@ def upgrade() -> None:
 
     op.create_table(
         "signals",
+        sa.Column("_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -308,6 +313,7 @@ def upgrade() -> None:
 
     op.create_table(
         "verdicts",
+        sa.Column("_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -334,6 +340,7 @@ def upgrade() -> None:
 
     op.create_table(
         "view_snapshots",
+        sa.Column("_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),

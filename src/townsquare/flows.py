@@ -62,8 +62,11 @@ def context(
 
 
 def _versions(rt: Runtime, decision: Decision, signals: Iterable[Signal]) -> dict[str, Any]:
+    # The full list of versions in force is recorded once per policy set (event policy.set_active);
+    # each decision names that set by digest plus the versions of the areas it actually evaluated.
     return {
-        "policies": {area: v for area, v in sorted(decision.versions.items())},
+        "policyset": rt.policies.digest(decision.mode),
+        "policies": {e.area: e.version for e in decision.evaluations},
         "scorers": {s.scorer: s.scorer_version for s in signals},
     }
 
@@ -98,7 +101,12 @@ def _store_verdict(
         action=p.action if p and decision.outcome == "action" else None,
         proposed_action=p.proposed_action if p else None,
         automated=True,
-        explanation={**decision.to_dict(), "trigger": trigger},
+        explanation={
+            **decision.to_dict(),
+            "versions": {e.area: e.version for e in decision.evaluations},
+            "policyset": rt.policies.digest(decision.mode),
+            "trigger": trigger,
+        },
         created_at=decision.decided_at,
     )
     session.add(verdict)

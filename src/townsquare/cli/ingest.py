@@ -55,7 +55,8 @@ def print_summary(summary: bulk.Summary, seconds: float) -> None:
 
 def ingest_file(rt: Runtime, path: Path, *, show_progress: bool = True) -> bulk.Summary:
     """Load a JSONL file into the database and seal the event chain."""
-    total = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+    with path.open(encoding="utf-8") as fh:
+        total = sum(1 for line in fh if line.strip())
     with Progress(
         TextColumn("ingesting"),
         BarColumn(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel, relationship
 
 from townsquare.db import Base, BigId, UTCDateTime
 
@@ -16,6 +16,8 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Lets SQLite batch INSERT ... RETURNING for many rows at once (SQLAlchemy insert sentinel).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     platform_id: Mapped[str] = mapped_column(String(128), unique=True)
     handle: Mapped[str] = mapped_column(String(128), index=True)
     display_name: Mapped[str] = mapped_column(String(256), default="")
@@ -40,6 +42,8 @@ class AccountProfile(Base):
     __table_args__ = (UniqueConstraint("account_id", "version"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Lets SQLite batch INSERT ... RETURNING for many rows at once (SQLAlchemy insert sentinel).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     handle: Mapped[str] = mapped_column(String(128))
@@ -60,6 +64,8 @@ class Post(Base):
     __tablename__ = "posts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Lets SQLite batch INSERT ... RETURNING for many rows at once (SQLAlchemy insert sentinel).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     platform_id: Mapped[str] = mapped_column(String(128), unique=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
@@ -87,6 +93,8 @@ class PostVersion(Base):
     __table_args__ = (UniqueConstraint("post_id", "version"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Lets SQLite batch INSERT ... RETURNING for many rows at once (SQLAlchemy insert sentinel).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
@@ -103,6 +111,8 @@ class ViewSnapshot(Base):
     __table_args__ = (Index("ix_view_snapshots_post_time", "post_id", "observed_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Lets SQLite batch INSERT ... RETURNING for many rows at once (SQLAlchemy insert sentinel).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
     views: Mapped[int] = mapped_column(Integer)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel, relationship
 
 from townsquare.content.models import Post
 from townsquare.db import Base, BigId, UTCDateTime
@@ -18,6 +18,8 @@ class SignalRecord(Base):
     __tablename__ = "signals"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Lets SQLite batch INSERT ... RETURNING for many rows at once (SQLAlchemy insert sentinel).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     post_version: Mapped[int] = mapped_column(Integer)
     scorer: Mapped[str] = mapped_column(String(64))

@@ -15,8 +15,10 @@ from townsquare.content.api import ERRORS, RT
 from townsquare.content.views import action_by_id, action_view
 from townsquare.db import transaction
 from townsquare.enforcement import service as enforcement
-from townsquare.enforcement.notice import render_notice
+from townsquare.enforcement.notice import APPEAL_MONTHS, render_notice
+from townsquare.enforcement.notice import _add_months as add_months
 from townsquare.errors import Invalid
+from townsquare.policy import service as policy_service
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import ACCOUNT_ACTIONS, AREA_IDS, area_title
 
@@ -87,6 +89,7 @@ def create_action(
     data: HumanAction, rt: RT, who: Annotated[Principal, Depends(require(ACTIONS_WRITE))]
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
+        policy_service.refresh_states(session, rt)  # cite the version live now, even if the CLI published it
         action = enforcement.apply(session, _human_request(rt, session, data, who.actor), rt.now())
         session.flush()
         return action_view(action)
@@ -134,7 +137,11 @@ def get_notice(action_id: int, rt: RT, _: Annotated[Principal, Depends(require(A
             definition = spec.policy.definition
         except KeyError:
             definition = ""
-        deadline = action.created_at.date() + timedelta(days=rt.settings.appeal_window_days)
+        applied = action.created_at.date()
+        # A window in days can fall short of six calendar months (183 days from 2 March); never below it.
+        deadline = max(
+            applied + timedelta(days=rt.settings.appeal_window_days), add_months(applied, APPEAL_MONTHS)
+        )
         return render_notice(
             action.statement,
             policy_title=area_title(action.policy),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ class ActionRequest:
     ends_at: datetime | None = None
     strike_days: int | None = None  # None: no strike
     machine_detected: bool | None = None
+    platform: str | None = None  # the platform's name, part of the PUID
 
 
 def _automation(req: ActionRequest) -> tuple[bool, str]:
@@ -88,7 +90,7 @@ def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
     """Apply an action: record it with its statement of reasons, update state, issue any strike."""
     _validate(req)
     target = "account" if req.action_type in ACCOUNT_ACTIONS else "post"
-    puid = make_puid(target, f"{(req.post or req.account).platform_id}")
+    puid = make_puid(target, f"{(req.post or req.account).platform_id}", req.platform)
     action = Action(
         puid=puid,
         action_type=req.action_type,
@@ -124,8 +126,10 @@ def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
             "automated": req.automated,
             "source": req.source,
             "ends_at": events.iso(req.ends_at) if req.ends_at else None,
-            "evidence": req.evidence[:5],
         },
+        # Matched spans are fragments of the user's text (a doxxed address, say): they are personal data.
+        personal={"evidence": json.dumps(req.evidence[:5], ensure_ascii=False)} if req.evidence else None,
+        owner=req.account.id,
     )
     if req.strike_days is not None:
         _strike(session, req, action, now)
@@ -178,6 +182,18 @@ def reverse(session: Session, action: Action, *, actor: str, reason: str, now: d
         select(Strike).where(Strike.action_id == action.id, Strike.removed_at.is_(None))
     ):
         strike.removed_at = now
+        # The account's history shows the strike issued; it must show it withdrawn too.
+        events.record(
+            session,
+            "strike.removed",
+            actor=actor,
+            subject_type="account",
+            subject_id=action.account.platform_id,
+            at=now,
+            reason=reason,
+            versions={"policy": f"{action.policy}@{action.policy_version}"},
+            payload={"puid": action.puid, "policy": strike.policy},
+        )
     _recompute(session, action, now)
     events.record(
         session,

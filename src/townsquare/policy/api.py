@@ -35,6 +35,8 @@ def list_policies(rt: RT, _: Annotated[Principal, Depends(require(POLICIES_READ)
 def get_policy(
     area: str, version: int, rt: RT, _: Annotated[Principal, Depends(require(POLICIES_READ))]
 ) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        service.refresh_states(session, rt)
     try:
         spec = rt.policies.version(area, version)
     except KeyError as exc:

@@ -89,6 +89,7 @@ class PolicySet:
     files: Mapping[str, PolicyFile]
     _specs: dict[tuple[str, int], VersionSpec] = field(default_factory=dict, repr=False)
     _active: dict[str, list[VersionSpec]] = field(default_factory=dict, repr=False, compare=False)
+    _digests: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_files(cls, files: Iterable[PolicyFile]) -> PolicySet:
@@ -143,6 +144,13 @@ class PolicySet:
                 out.append(spec)
         self._active[mode] = out
         return out
+
+    def digest(self, mode: Mode = "live") -> str:
+        """A short fingerprint of the versions a decision in `mode` evaluates (recorded once as an event)."""
+        if mode not in self._digests:
+            parts = sorted(f"{s.area}@{s.version}:{s.content_hash}" for s in self.active(mode))
+            self._digests[mode] = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+        return self._digests[mode]
 
     def with_states(self, states: Mapping[tuple[str, int], State]) -> PolicySet:
         """A copy whose versions take the given lifecycle states (the database's, after publishing)."""
