@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from townsquare.app import create_app
 from townsquare.cli.db import upgrade
 from townsquare.config import Settings
+from townsquare.events import APPEND_ONLY_TABLES
 from townsquare.runtime import Runtime, build_runtime
 
 TOKEN = "test-admin-token"
@@ -69,6 +70,9 @@ def _fresh_postgres(url: str) -> None:
         conn.execute(text("SET session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         conn.execute(text("SET session_replication_role = origin"))
+        # Tamper tests disable the append-only triggers; every test starts with them on again.
+        for table in APPEND_ONLY_TABLES:
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
     engine.dispose()
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from townsquare import __version__, audit_api
@@ -45,7 +46,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise _TooLarge
+                raise _TooLarge()
             return message
 
         try:
@@ -70,8 +71,11 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """Raised while the body streams in; FastAPI re-raises HTTP exceptions, so it reaches BodyLimit."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "body is larger than the configured limit")
 
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Townsquare</title></head>

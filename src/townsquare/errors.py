@@ -65,6 +65,12 @@ def error_body(error: str, message: str, detail: Any = None) -> dict[str, Any]:
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            # The location of a JSON syntax error is a character offset, not a field.
+            pos = [str(p) for p in err.get("loc", ())][1:]
+            where = f" at character {pos[0]}" if pos else ""
+            out.append({"field": "body", "message": f"{err.get('msg', 'invalid JSON')}{where}"})
+            continue
         loc = [str(p) for p in err.get("loc", ())]
         if loc and loc[0] == "body":
             loc = loc[1:]

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from townsquare.content import accounts, reports, service
-from townsquare.content.schemas import AccountCreate, MetricsBatch, ReportCreate
+from townsquare.content.schemas import AccountCreate, MetricItem, MetricsBatch, ReportCreate
 from townsquare.db import transaction
 from townsquare.errors import TownsquareError
 from townsquare.runtime import Runtime
@@ -37,6 +37,15 @@ class Summary:
             self.errors.append(f"{where}: {message}")
 
 
+def _why(exc: Exception) -> str:
+    """A one-line reason that names the offending fields."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:3]
+        )
+    return str(exc).splitlines()[0]
+
+
 def _accounts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
     with transaction(rt.sessions) as session:
         for line, raw in items:
@@ -44,7 +53,7 @@ def _accounts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, 
                 _, created = accounts.create_account(session, rt, AccountCreate.model_validate(raw), actor)
                 (out.created if created else out.duplicates)["account"] += 1
             except (ValidationError, TownsquareError) as exc:
-                out.reject("account", f"line {line}", str(exc).splitlines()[0])
+                out.reject("account", f"line {line}", _why(exc))
 
 
 def _posts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
@@ -62,17 +71,20 @@ def _posts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out
 
 
 def _metrics(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
-    try:
-        batch = MetricsBatch(items=[raw for _, raw in items])
-    except ValidationError as exc:
-        for _ in items:
-            out.reject("metrics", f"lines {items[0][0]}-{items[-1][0]}", str(exc).splitlines()[0])
+    # Validated line by line, so one bad snapshot does not reject the rest of its chunk.
+    good: list[tuple[int, MetricItem]] = []
+    for line, raw in items:
+        try:
+            good.append((line, MetricItem.model_validate(raw)))
+        except ValidationError as exc:
+            out.reject("metrics", f"line {line}", _why(exc))
+    if not good:
         return
     with transaction(rt.sessions) as session:
-        result = service.record_metrics(session, rt, batch, actor)
+        result = service.record_metrics(session, rt, MetricsBatch(items=[m for _, m in good]), actor)
     out.created["metrics"] += result["stored"]
     for bad in result["rejected"]:
-        out.reject("metrics", f"line {items[bad['index']][0]}", bad["message"])
+        out.reject("metrics", f"line {good[bad['index']][0]}", bad["message"])
 
 
 def _reports(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
@@ -82,7 +94,7 @@ def _reports(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, o
                 reports.create_report(session, rt, ReportCreate.model_validate(raw), actor)
             out.created["report"] += 1
         except (ValidationError, TownsquareError) as exc:
-            out.reject("report", f"line {line}", str(exc).splitlines()[0])
+            out.reject("report", f"line {line}", _why(exc))
 
 
 _HANDLERS = {"account": _accounts, "post": _posts, "metrics": _metrics, "report": _reports}

@@ -13,6 +13,7 @@ from townsquare.content.schemas import ReportCreate
 from townsquare.enforcement import service as enforcement
 from townsquare.errors import Conflict, Invalid
 from townsquare.policy.engine import OUTCOME_RANK, decide
+from townsquare.policy.service import refresh_states
 from townsquare.runtime import Runtime
 
 
@@ -66,6 +67,7 @@ def create_report(session: Session, rt: Runtime, data: ReportCreate, actor: str)
 
 def _redecide(session: Session, rt: Runtime, post: Post, source: str) -> dict[str, Any] | None:
     """Decide the post again with its reports; a new verdict is stored only when the outcome rises."""
+    refresh_states(session, rt)
     now = rt.now()
     count, reasons = repo.report_summary(session, "post", post.id)
     views, velocity = repo.reach(session, post.id, now)

@@ -14,17 +14,22 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _PLATFORM_ID = r"^[A-Za-z0-9._:@\-]{1,128}$"
 
 
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+
+
 def _clean_text(value: str) -> str:
-    if _SURROGATE.search(value):
-        raise ValueError("contains a lone surrogate (not valid Unicode)")
-    if not value.strip():
-        raise ValueError("must not be empty or only whitespace")
+    _no_surrogates(value)
+    if not _INVISIBLE.sub("", value).strip():
+        raise ValueError("must not be empty or only whitespace or invisible characters")
     return value
 
 
 def _no_surrogates(value: str) -> str:
     if _SURROGATE.search(value):
         raise ValueError("contains a lone surrogate (not valid Unicode)")
+    # PostgreSQL text cannot store U+0000; refuse it on every backend alike instead of failing at commit.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (U+0000)")
     return value
 
 
@@ -86,7 +91,8 @@ class PostCreate(_Strict):
 class PostBatch(_Strict):
     """Up to the configured batch size of posts; each item is accepted or rejected on its own."""
 
-    posts: list[dict[str, Any]] = Field(min_length=1)
+    # Items are validated one by one in the service, so a malformed item is rejected on its own.
+    posts: list[Any] = Field(min_length=1)
 
 
 class PostEdit(_Strict):

@@ -18,6 +18,7 @@ from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.errors import Conflict, Invalid
 from townsquare.policy.models import Verdict
+from townsquare.policy.service import refresh_states
 from townsquare.runtime import Runtime
 
 
@@ -36,6 +37,13 @@ def _check_length(rt: Runtime, text: str, field: str = "text") -> None:
         raise Invalid(f"{field} is longer than {limit} characters", {"field": field, "limit": limit})
 
 
+def _decision_of(session: Session, verdict: Verdict | None, base_url: str = "") -> dict[str, Any]:
+    if verdict is None:
+        return {"outcome": "pending"}
+    action = session.scalar(select(Action).where(Action.verdict_id == verdict.id).limit(1))
+    return flows.decision_view(verdict, action, base_url)
+
+
 def first_decision(session: Session, post: Post, base_url: str = "") -> dict[str, Any]:
     """The first live decision made on a post (what a repeated send gets back)."""
     verdict = session.scalar(
@@ -44,10 +52,12 @@ def first_decision(session: Session, post: Post, base_url: str = "") -> dict[str
         .order_by(Verdict.id)
         .limit(1)
     )
-    if verdict is None:
-        return {"outcome": "pending"}
-    action = session.scalar(select(Action).where(Action.verdict_id == verdict.id).limit(1))
-    return flows.decision_view(verdict, action, base_url)
+    return _decision_of(session, verdict, base_url)
+
+
+def current_decision(session: Session, post: Post) -> dict[str, Any]:
+    """The latest live decision on a post (what an edit that changes nothing gets back)."""
+    return _decision_of(session, repo.latest_verdict(session, post.id))
 
 
 def _duplicate(session: Session, existing: Post, data: PostCreate) -> Ingested:
@@ -59,6 +69,8 @@ def _duplicate(session: Session, existing: Post, data: PostCreate) -> Ingested:
             f"post {data.platform_id} exists with a different text; send a PATCH to edit it",
             {"field": "platform_id"},
         )
+    if existing.author.platform_id != data.author:
+        raise Conflict(f"post {data.platform_id} exists with a different author", {"field": "author"})
     return Ingested(existing, False, first_decision(session, existing))
 
 
@@ -118,6 +130,7 @@ def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> 
     author = repo.accounts_by_pid(session, [data.author]).get(data.author)
     if author is None:
         raise Invalid(f"unknown author {data.author}; send the account first", {"field": "author"})
+    refresh_states(session, rt)
     parents = repo.posts_by_pid(session, [p for p in (data.reply_to, data.quote_of) if p])
     strikes = enforcement.active_strikes(session, {author.id}, rt.now())[author.id]
     post = _new_post(session, rt, data, author, parents, actor)
@@ -126,9 +139,13 @@ def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> 
     return Ingested(post, True, flows.decision_view(*decided))
 
 
-def _validate_items(
-    rt: Runtime, items: list[dict[str, Any]]
-) -> tuple[list[tuple[int, PostCreate]], dict[int, Any]]:
+def _raw_pid(raw: Any) -> str | None:
+    """The platform id of a raw batch item, if it has a usable one (to label a rejected item)."""
+    pid = raw.get("platform_id") if isinstance(raw, dict) else None
+    return pid if isinstance(pid, str) else None
+
+
+def _validate_items(rt: Runtime, items: list[Any]) -> tuple[list[tuple[int, PostCreate]], dict[int, Any]]:
     valid: list[tuple[int, PostCreate]] = []
     errors: dict[int, Any] = {}
     for i, raw in enumerate(items):
@@ -147,11 +164,12 @@ def _validate_items(
     return valid, errors
 
 
-def ingest_batch(session: Session, rt: Runtime, items: list[dict[str, Any]], actor: str) -> BatchResult:
+def ingest_batch(session: Session, rt: Runtime, items: list[Any], actor: str) -> BatchResult:
     """Ingest many posts in one transaction; a rejected item stores nothing and does not stop the others."""
     if len(items) > rt.settings.max_batch:
         raise Invalid(f"at most {rt.settings.max_batch} posts per batch", {"field": "posts"})
     valid, errors = _validate_items(rt, items)
+    refresh_states(session, rt)
     existing = repo.posts_by_pid(session, [d.platform_id for _, d in valid])
     authors = repo.accounts_by_pid(session, [d.author for _, d in valid])
     parents = repo.posts_by_pid(session, [p for _, d in valid for p in (d.reply_to, d.quote_of) if p])
@@ -162,7 +180,7 @@ def ingest_batch(session: Session, rt: Runtime, items: list[dict[str, Any]], act
     results: dict[int, ItemResult] = {
         i: ItemResult(
             index=i,
-            platform_id=(items[i] or {}).get("platform_id") if isinstance(items[i], dict) else None,
+            platform_id=_raw_pid(items[i]),
             status="rejected",
             error=err,
         )
@@ -172,6 +190,7 @@ def ingest_batch(session: Session, rt: Runtime, items: list[dict[str, Any]], act
     for i, data in valid:
         results[i] = _batch_item(session, rt, i, data, existing, authors, parents, strikes, seen, actor)
     session.flush()
+    _link_in_batch(seen)
     for item in results.values():
         if item.decision is None and item.status != "rejected" and item.platform_id in seen:
             item.decision = flows.decision_view(*seen[item.platform_id])
@@ -182,6 +201,17 @@ def ingest_batch(session: Session, rt: Runtime, items: list[dict[str, Any]], act
         rejected=sum(r.status == "rejected" for r in ordered),
         results=ordered,
     )
+
+
+def _link_in_batch(seen: dict[str, flows.Decided]) -> None:
+    """Link replies and quotes to parents created earlier in the same batch (ids exist only after flush)."""
+    created = {pid: verdict.post for pid, (verdict, _) in seen.items()}
+    for post in created.values():
+        parent, quoted = created.get(post.reply_to_ref or ""), created.get(post.quote_of_ref or "")
+        if post.reply_to_id is None and parent is not None:
+            post.reply_to_id = parent.id
+        if post.quote_of_id is None and quoted is not None:
+            post.quote_of_id = quoted.id
 
 
 def _batch_item(
@@ -206,6 +236,12 @@ def _batch_item(
                 decision=_duplicate(session, existing[pid], data).decision,
             )
         if pid in seen:
+            first = seen[pid][0].post
+            if first.text != data.text or first.author.platform_id != data.author:
+                raise Conflict(
+                    f"post {pid} appears twice in this batch with different contents",
+                    {"field": "platform_id"},
+                )
             return ItemResult(index=i, platform_id=pid, status="duplicate")
         author = authors.get(data.author)
         if author is None:
@@ -239,7 +275,9 @@ def edit_post(
     _check_length(rt, data.text)
     post = _editable(session, pid)
     if data.text == post.text and (data.language or post.language) == post.language:
-        return post, first_decision(session, post)
+        # A repeated edit is idempotent: it answers with the decision on the current version.
+        return post, current_decision(session, post)
+    refresh_states(session, rt)
     now = rt.now()
     post.version += 1
     post.text = data.text

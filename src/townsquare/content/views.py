@@ -106,6 +106,7 @@ def post_view(session: Session, pid: str) -> dict[str, Any]:
         .order_by(ViewSnapshot.observed_at)
     ).all()
     live = [v for v in verdicts if v.mode == "live"]
+    report_count, report_reasons = repo.report_summary(session, "post", post.id)
     return {
         "platform_id": post.platform_id,
         "author": post.author.platform_id,
@@ -119,6 +120,8 @@ def post_view(session: Session, pid: str) -> dict[str, Any]:
         "version": post.version,
         "views": post.views,
         "view_snapshots": [{"views": v, "observed_at": _ts(t)} for v, t in snaps],
+        "report_count": report_count,
+        "report_reasons": report_reasons,
         "versions": [
             {"version": v.version, "text": v.text, "language": v.language, "recorded_at": _ts(v.recorded_at)}
             for v in versions
@@ -172,6 +175,7 @@ def account_view(session: Session, rt: Runtime, pid: str) -> dict[str, Any]:
     """An account's standing, active strikes, profile history and moderation history."""
     account = repo.account(session, pid)
     now = rt.now()
+    standing = enforcement.current_standing(account, now)
     strikes = session.scalars(
         select(Strike)
         .where(Strike.account_id == account.id, Strike.expires_at > now, Strike.removed_at.is_(None))
@@ -191,8 +195,8 @@ def account_view(session: Session, rt: Runtime, pid: str) -> dict[str, Any]:
         "follower_count": account.follower_count,
         "verified": account.verified,
         "protected": account.protected,
-        "standing": enforcement.current_standing(account, now),
-        "standing_until": _ts(account.standing_until),
+        "standing": standing,
+        "standing_until": _ts(account.standing_until) if standing == "suspended" else None,
         "erased": account.erased_at is not None,
         "active_strikes": [
             {"policy": s.policy, "issued_at": _ts(s.issued_at), "expires_at": _ts(s.expires_at)}

@@ -81,6 +81,7 @@ def _human_request(rt: Runtime, session: Any, data: HumanAction, actor: str) -> 
         facts=f"A moderator found a violation of the {area_title(data.policy)} policy (v{spec.version}).",
         ends_at=rt.now() + timedelta(days=days) if data.action == "suspend" and days else None,
         strike_days=strikes.expire_days if (data.strike and strikes.issue) else None,
+        platform=rt.settings.platform,
     )
 
 
