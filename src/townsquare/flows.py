@@ -42,7 +42,7 @@ def score(rt: Runtime, text: str) -> list[Signal]:
 
 
 def context(
-    rt: Runtime, post: Post, author: Account, strikes: dict[str, int], reach: Reach
+    rt: Runtime, author: Account, language: str | None, strikes: dict[str, int], reach: Reach
 ) -> DecisionContext:
     """The decision context: author standing and strikes, reach, reports, election period."""
     now = rt.now()
@@ -57,8 +57,42 @@ def context(
         report_count=reach.report_count,
         report_reasons=tuple(reach.report_reasons),
         election_period=bool(rt.calendar.active(now.date())),
-        language=post.language,
+        language=language,
     )
+
+
+@dataclass
+class Plan:
+    """What scoring and the engine decided for one text, before anything is stored."""
+
+    signals: list[Signal]
+    live: Decision
+    shadow: Decision | None
+
+
+def plan(rt: Runtime, text: str, ctx: DecisionContext, signals: list[Signal] | None = None) -> Plan:
+    """Score the text (unless signals are given) and decide it under the live and shadow versions.
+
+    A shadow decision is kept only when a shadow version actually evaluates the post: for every other
+    post the shadow set decides exactly as live does, so storing it would add nothing but writes.
+    """
+    sigs = score(rt, text) if signals is None else signals
+    live = decide(rt.policies, sigs, ctx)
+    shadow = None
+    shadow_areas = set(rt.policies.shadow_areas())
+    if sigs and shadow_areas:
+        candidate = decide(rt.policies, sigs, ctx, mode="shadow")
+        if any(e.area in shadow_areas for e in candidate.evaluations):
+            shadow = candidate
+    return Plan(sigs, live, shadow)
+
+
+def strike_issued(p: Plan) -> str | None:
+    """The area in which this plan's automated action issues a strike, if it does."""
+    ev = p.live.primary
+    if p.live.outcome == "action" and ev is not None and ev.action and ev.issue_strike:
+        return ev.area
+    return None
 
 
 def _versions(rt: Runtime, decision: Decision, signals: Iterable[Signal]) -> dict[str, Any]:
@@ -87,42 +121,60 @@ def _summary(decision: Decision) -> dict[str, Any]:
     }
 
 
-def _store_verdict(
-    session: Session, rt: Runtime, post: Post, decision: Decision, signals: list[Signal], trigger: str
-) -> Verdict:
+def verdict_row(rt: Runtime, decision: Decision, post_version: int, trigger: str) -> dict[str, Any]:
+    """The verdicts-table row for a decision (without post_id)."""
     p = decision.primary
-    verdict = Verdict(
-        post=post,
-        post_version=post.version,
-        mode=decision.mode,
-        outcome=decision.outcome,
-        policy=p.area if p else None,
-        policy_version=p.version if p else None,
-        action=p.action if p and decision.outcome == "action" else None,
-        proposed_action=p.proposed_action if p else None,
-        automated=True,
-        explanation={
+    return {
+        "post_version": post_version,
+        "mode": decision.mode,
+        "outcome": decision.outcome,
+        "policy": p.area if p else None,
+        "policy_version": p.version if p else None,
+        "action": p.action if p and decision.outcome == "action" else None,
+        "proposed_action": p.proposed_action if p else None,
+        "automated": True,
+        "explanation": {
             **decision.to_dict(),
             "versions": {e.area: e.version for e in decision.evaluations},
             "policyset": rt.policies.digest(decision.mode),
             "trigger": trigger,
         },
-        created_at=decision.decided_at,
-    )
-    session.add(verdict)
-    kind = "post.decided" if decision.mode == "live" else "post.shadow_decided"
+        "created_at": decision.decided_at,
+    }
+
+
+def signal_rows(signals: list[Signal], post_version: int, now: datetime) -> list[dict[str, Any]]:
+    """Signals-table rows (without post_id)."""
+    return [
+        {
+            "post_version": post_version,
+            "scorer": s.scorer,
+            "scorer_version": s.scorer_version,
+            "policy": s.policy,
+            "score": s.score,
+            "label": s.label,
+            "evidence": list(s.evidence),
+            "created_at": now,
+        }
+        for s in signals
+    ]
+
+
+def record_decided(
+    session: Session, rt: Runtime, post_pid: str, post_version: int, decision: Decision, p: Plan, trigger: str
+) -> None:
+    """The event of a (live or shadow) decision, with the versions that made it."""
     events.record(
         session,
-        kind,
+        "post.decided" if decision.mode == "live" else "post.shadow_decided",
         actor=ENGINE_ACTOR,
         subject_type="post",
-        subject_id=post.platform_id,
+        subject_id=post_pid,
         at=decision.decided_at,
         reason=trigger,
-        versions=_versions(rt, decision, signals),
-        payload={"post_version": post.version, **_summary(decision)},
+        versions=_versions(rt, decision, p.signals),
+        payload={"post_version": post_version, **_summary(decision)},
     )
-    return verdict
 
 
 def facts_for(ev: PolicyEvaluation) -> str:
@@ -164,22 +216,6 @@ def enforce(
     )
 
 
-def _shadow(
-    session: Session, rt: Runtime, post: Post, signals: list[Signal], ctx: DecisionContext, trigger: str
-) -> None:
-    """Record the shadow versions' decision; never enforced.
-
-    Only posts that a shadow version actually evaluates get a shadow verdict: for every other post the
-    shadow policy set decides exactly as live does, so a row would add nothing but write volume.
-    """
-    shadow_areas = set(rt.policies.shadow_areas())
-    if not signals or not shadow_areas:
-        return
-    decision = decide(rt.policies, signals, ctx, mode="shadow")
-    if any(e.area in shadow_areas for e in decision.evaluations):
-        _store_verdict(session, rt, post, decision, signals, trigger)
-
-
 def decide_post(
     session: Session,
     rt: Runtime,
@@ -192,35 +228,26 @@ def decide_post(
 ) -> tuple[Verdict, Action | None]:
     """Score (unless signals are given), decide live and shadow, store both, enforce the live verdict.
 
-    `strikes` is the author's active strikes per area; it is updated in place when a strike is
-    issued, so later posts in the same batch see it.
+    `strikes` is the author's active strikes per area; it is updated in place when a strike is issued.
+    The batch ingest path does the same through `content.writer` with bulk inserts.
     """
-    if signals is None:
-        signals = score(rt, post.text)
-        now = rt.now()
-        for s in signals:
-            session.add(
-                SignalRecord(
-                    post=post,
-                    post_version=post.version,
-                    scorer=s.scorer,
-                    scorer_version=s.scorer_version,
-                    policy=s.policy,
-                    score=s.score,
-                    label=s.label,
-                    evidence=list(s.evidence),
-                    created_at=now,
-                )
-            )
-    ctx = context(rt, post, post.author, strikes, reach)
-    decision = decide(rt.policies, signals, ctx)
-    verdict = _store_verdict(session, rt, post, decision, signals, trigger)
-    _shadow(session, rt, post, signals, ctx, trigger)
+    rescored = signals is None
+    p = plan(rt, post.text, context(rt, post.author, post.language, strikes, reach), signals)
+    if rescored:
+        for row in signal_rows(p.signals, post.version, rt.now()):
+            session.add(SignalRecord(post=post, **row))
+    verdict = Verdict(post=post, **verdict_row(rt, p.live, post.version, trigger))
+    session.add(verdict)
+    record_decided(session, rt, post.platform_id, post.version, p.live, p, trigger)
+    if p.shadow is not None:
+        session.add(Verdict(post=post, **verdict_row(rt, p.shadow, post.version, trigger)))
+        record_decided(session, rt, post.platform_id, post.version, p.shadow, p, trigger)
     action = None
-    if decision.outcome == "action" and decision.primary is not None:
-        action = enforce(session, rt, post, verdict, decision.primary, reach)
-        if action is not None and decision.primary.issue_strike:
-            strikes[decision.primary.area] = strikes.get(decision.primary.area, 0) + 1
+    if p.live.outcome == "action" and p.live.primary is not None:
+        action = enforce(session, rt, post, verdict, p.live.primary, reach)
+        area = strike_issued(p)
+        if action is not None and area:
+            strikes[area] = strikes.get(area, 0) + 1
     return verdict, action
 
 
@@ -234,24 +261,39 @@ def stored_signals(session: Session, post: Post) -> list[Signal]:
     ]
 
 
-def decision_view(verdict: Verdict, action: Action | None, base_url: str = "") -> dict[str, Any]:
-    """What the ingest API returns about a decision."""
-    exp = verdict.explanation or {}
-    primary = next((e for e in exp.get("evaluations", []) if e.get("area") == verdict.policy), None)
+def decision_view(
+    verdict: Verdict | dict[str, Any], action: Action | None, base_url: str = ""
+) -> dict[str, Any]:
+    """What the ingest API returns about a decision (from a Verdict or a verdicts-table row with its id)."""
+    v = verdict if isinstance(verdict, dict) else {k: getattr(verdict, k) for k in _VIEW_FIELDS}
+    exp = v["explanation"] or {}
+    primary = next((e for e in exp.get("evaluations", []) if e.get("area") == v["policy"]), None)
     return {
-        "verdict_id": verdict.id,
-        "post_version": verdict.post_version,
-        "outcome": verdict.outcome,
-        "policy": verdict.policy,
-        "policy_version": verdict.policy_version,
-        "action": verdict.action,
-        "proposed_action": verdict.proposed_action,
+        "verdict_id": v["id"],
+        "post_version": v["post_version"],
+        "outcome": v["outcome"],
+        "policy": v["policy"],
+        "policy_version": v["policy_version"],
+        "action": v["action"],
+        "proposed_action": v["proposed_action"],
         "needs_human": bool(primary and ("account_action_needs_human" in primary.get("reasons", []))),
         "reasons": primary.get("reasons", []) if primary else [],
         "action_id": action.id if action else None,
         "puid": action.puid if action else None,
         "statement_url": f"{base_url}/v1/actions/{action.id}/statement" if action else None,
     }
+
+
+_VIEW_FIELDS = (
+    "id",
+    "post_version",
+    "outcome",
+    "policy",
+    "policy_version",
+    "action",
+    "proposed_action",
+    "explanation",
+)
 
 
 def now_or(value: datetime | None, rt: Runtime) -> datetime:

@@ -81,7 +81,7 @@ def _redecide(session: Session, rt: Runtime, post: Post, source: str) -> dict[st
     )
     signals = flows.stored_signals(session, post)
     strikes = enforcement.active_strikes(session, {post.author_id}, now)[post.author_id]
-    ctx = flows.context(rt, post, post.author, strikes, reach)
+    ctx = flows.context(rt, post.author, post.language, strikes, reach)
     decision = decide(rt.policies, signals, ctx)
     if current is not None and OUTCOME_RANK[decision.outcome] <= OUTCOME_RANK[current.outcome]:
         return flows.decision_view(current, None)

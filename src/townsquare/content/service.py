@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import crypto, events, flows
 from townsquare.content import repository as repo
+from townsquare.content import writer
 from townsquare.content.models import Account, Post, PostVersion, ViewSnapshot
 from townsquare.content.schemas import BatchResult, ItemResult, MetricsBatch, PostCreate, PostDelete, PostEdit
 from townsquare.enforcement import service as enforcement
@@ -26,7 +26,7 @@ from townsquare.runtime import Runtime
 class Ingested:
     """One post's ingest result: created or a duplicate, with its (first) decision."""
 
-    post: Post
+    platform_id: str
     created: bool
     decision: dict[str, Any]
 
@@ -71,54 +71,7 @@ def _duplicate(session: Session, existing: Post, data: PostCreate) -> Ingested:
         )
     if existing.author.platform_id != data.author:
         raise Conflict(f"post {data.platform_id} exists with a different author", {"field": "author"})
-    return Ingested(existing, False, first_decision(session, existing))
-
-
-def _new_post(
-    session: Session, rt: Runtime, data: PostCreate, author: Account, parents: dict[str, Post], actor: str
-) -> Post:
-    now = rt.now()
-    parent = parents.get(data.reply_to or "")
-    quoted = parents.get(data.quote_of or "")
-    post = Post(
-        platform_id=data.platform_id,
-        author=author,
-        text=data.text,
-        language=data.language,
-        created_at=data.created_at,
-        reply_to_id=parent.id if parent is not None else None,
-        quote_of_id=quoted.id if quoted is not None else None,
-        reply_to_ref=data.reply_to,
-        quote_of_ref=data.quote_of,
-        status="visible",
-        version=1,
-        views=0,
-        ingested_at=now,
-    )
-    session.add(post)
-    session.add(PostVersion(post=post, version=1, text=data.text, language=data.language, recorded_at=now))
-    events.record(
-        session,
-        "post.created",
-        actor=actor,
-        subject_type="post",
-        subject_id=data.platform_id,
-        at=now,
-        payload={
-            "author": author.platform_id,
-            "language": data.language,
-            "created_at": events.iso(data.created_at),
-            "reply_to": data.reply_to,
-            "quote_of": data.quote_of,
-        },
-        personal={"text": data.text},
-        owner=author.id,
-    )
-    return post
-
-
-def _decide_new(session: Session, rt: Runtime, post: Post, strikes: dict[str, int]) -> flows.Decided:
-    return flows.decide_post(session, rt, post, strikes, flows.Reach(), trigger="ingest")
+    return Ingested(existing.platform_id, False, first_decision(session, existing))
 
 
 def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> Ingested:
@@ -131,12 +84,11 @@ def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> 
     if author is None:
         raise Invalid(f"unknown author {data.author}; send the account first", {"field": "author"})
     refresh_states(session, rt)
-    parents = repo.posts_by_pid(session, [p for p in (data.reply_to, data.quote_of) if p])
-    strikes = enforcement.active_strikes(session, {author.id}, rt.now())[author.id]
-    post = _new_post(session, rt, data, author, parents, actor)
-    decided = _decide_new(session, rt, post, strikes)
-    session.flush()
-    return Ingested(post, True, flows.decision_view(*decided))
+    refs = [p for p in (data.reply_to, data.quote_of) if p]
+    parents = repo.posts_by_pid(session, refs) if refs else {}
+    strikes = enforcement.active_strikes(session, {author.id}, rt.now())
+    [decision] = writer.write(session, rt, [writer.NewPost(data, author)], parents, strikes, actor)
+    return Ingested(data.platform_id, True, decision)
 
 
 def _raw_pid(raw: Any) -> str | None:
@@ -174,26 +126,20 @@ def ingest_batch(session: Session, rt: Runtime, items: list[Any], actor: str) ->
     authors = repo.accounts_by_pid(session, [d.author for _, d in valid])
     parents = repo.posts_by_pid(session, [p for _, d in valid for p in (d.reply_to, d.quote_of) if p])
     crypto.preload_keys(session, {a.id for a in authors.values()})
-    strikes = defaultdict(
-        dict, enforcement.active_strikes(session, {a.id for a in authors.values()}, rt.now())
-    )
+    strikes = enforcement.active_strikes(session, {a.id for a in authors.values()}, rt.now())
     results: dict[int, ItemResult] = {
-        i: ItemResult(
-            index=i,
-            platform_id=_raw_pid(items[i]),
-            status="rejected",
-            error=err,
-        )
+        i: ItemResult(index=i, platform_id=_raw_pid(items[i]), status="rejected", error=err)
         for i, err in errors.items()
     }
-    seen: dict[str, flows.Decided] = {}
+    new: dict[str, writer.NewPost] = {}
     for i, data in valid:
-        results[i] = _batch_item(session, rt, i, data, existing, authors, parents, strikes, seen, actor)
-    session.flush()
-    _link_in_batch(seen)
+        results[i] = _batch_item(session, i, data, existing, authors, new)
+    decisions = dict(
+        zip(new, writer.write(session, rt, list(new.values()), parents, strikes, actor), strict=True)
+    )
     for item in results.values():
-        if item.decision is None and item.status != "rejected" and item.platform_id in seen:
-            item.decision = flows.decision_view(*seen[item.platform_id])
+        if item.status != "rejected" and item.decision is None and item.platform_id in decisions:
+            item.decision = decisions[item.platform_id]
     ordered = [results[i] for i in range(len(items))]
     return BatchResult(
         created=sum(r.status == "created" for r in ordered),
@@ -203,41 +149,23 @@ def ingest_batch(session: Session, rt: Runtime, items: list[Any], actor: str) ->
     )
 
 
-def _link_in_batch(seen: dict[str, flows.Decided]) -> None:
-    """Link replies and quotes to parents created earlier in the same batch (ids exist only after flush)."""
-    created = {pid: verdict.post for pid, (verdict, _) in seen.items()}
-    for post in created.values():
-        parent, quoted = created.get(post.reply_to_ref or ""), created.get(post.quote_of_ref or "")
-        if post.reply_to_id is None and parent is not None:
-            post.reply_to_id = parent.id
-        if post.quote_of_id is None and quoted is not None:
-            post.quote_of_id = quoted.id
-
-
 def _batch_item(
     session: Session,
-    rt: Runtime,
     i: int,
     data: PostCreate,
     existing: dict[str, Post],
     authors: dict[str, Account],
-    parents: dict[str, Post],
-    strikes: dict[int, dict[str, int]],
-    seen: dict[str, flows.Decided],
-    actor: str,
+    new: dict[str, writer.NewPost],
 ) -> ItemResult:
+    """Classify one valid batch item: a duplicate (of a stored or an earlier item), rejected, or new."""
     pid = data.platform_id
     try:
         if pid in existing:
-            return ItemResult(
-                index=i,
-                platform_id=pid,
-                status="duplicate",
-                decision=_duplicate(session, existing[pid], data).decision,
-            )
-        if pid in seen:
-            first = seen[pid][0].post
-            if first.text != data.text or first.author.platform_id != data.author:
+            decision = _duplicate(session, existing[pid], data).decision
+            return ItemResult(index=i, platform_id=pid, status="duplicate", decision=decision)
+        if pid in new:
+            first = new[pid].data
+            if first.text != data.text or first.author != data.author:
                 raise Conflict(
                     f"post {pid} appears twice in this batch with different contents",
                     {"field": "platform_id"},
@@ -247,17 +175,14 @@ def _batch_item(
         if author is None:
             raise Invalid(f"unknown author {data.author}; send the account first", {"field": "author"})
     except (Invalid, Conflict) as exc:
+        field = (exc.detail or {}).get("field", "item")
         return ItemResult(
             index=i,
             platform_id=pid,
             status="rejected",
-            error={
-                "error": exc.error,
-                "detail": [{"field": (exc.detail or {}).get("field", "item"), "message": exc.message}],
-            },
+            error={"error": exc.error, "detail": [{"field": field, "message": exc.message}]},
         )
-    post = _new_post(session, rt, data, author, parents, actor)
-    seen[pid] = _decide_new(session, rt, post, strikes[author.id])
+    new[pid] = writer.NewPost(data, author)
     return ItemResult(index=i, platform_id=pid, status="created")
 
 
