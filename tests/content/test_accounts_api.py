@@ -6,6 +6,8 @@ from fastapi.testclient import TestClient
 
 from tests.content import SCAM, assert_error
 from tests.fixtures import factories as f
+from townsquare import chain
+from townsquare.runtime import Runtime
 
 
 def test_create_account_returns_201(client: TestClient) -> None:
@@ -93,3 +95,29 @@ def test_get_account_shows_standing_strikes_and_history(client: TestClient) -> N
 
 def test_get_unknown_account_is_404(client: TestClient) -> None:
     assert_error(client.get("/v1/accounts/nobody-here"), 404, "account")
+
+
+def test_erase_over_http_blanks_the_profile_and_keeps_the_chain_valid(
+    client: TestClient, rt: Runtime
+) -> None:
+    acct = f.account(handle="private_person", bio="I live at 12 Elm Street")
+    client.post("/v1/accounts", json=acct)
+    client.post("/v1/posts", json=f.post(acct["platform_id"], "my phone is 555 0100"))
+
+    resp = client.post(f"/v1/accounts/{acct['platform_id']}/erase", json={"reason": "erasure request"})
+
+    assert resp.json() == {"platform_id": acct["platform_id"], "erased": True}
+    got = client.get(f"/v1/accounts/{acct['platform_id']}").json()
+    assert (got["handle"], got["bio"], got["erased"]) == ("[erased]", "", True)
+    created = next(h for h in got["history"] if h["type"] == "account.created")
+    assert created["payload"]["bio"] == "[erased]"
+    assert chain.verify(rt).ok
+
+
+def test_erase_needs_a_reason_and_twice_is_409(client: TestClient) -> None:
+    acct = f.account()
+    client.post("/v1/accounts", json=acct)
+    url = f"/v1/accounts/{acct['platform_id']}/erase"
+    assert_error(client.post(url, json={}), 422, "reason")
+    client.post(url, json={"reason": "request"})
+    assert_error(client.post(url, json={"reason": "again"}), 409, "account")

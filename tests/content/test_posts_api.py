@@ -257,7 +257,7 @@ def test_metrics_store_snapshots_and_views_is_the_max(client: TestClient, author
     resp = client.post("/v1/posts/metrics", json={"items": items})
 
     assert resp.status_code == 200
-    assert resp.json() == {"stored": 3, "rejected": []}
+    assert resp.json() == {"stored": 3, "repeated": 0, "rejected": []}
     got = client.get(f"/v1/posts/{pid}").json()
     assert got["views"] == 900
     assert [s["views"] for s in got["view_snapshots"]] == [40, 300, 900]  # in observation order
@@ -289,3 +289,14 @@ def test_invalid_metric_is_422_naming_the_field(client: TestClient, author: str)
     )
 
     assert_error(resp, 422, "views")
+
+
+def test_a_repeated_metrics_call_stores_each_snapshot_once(client: TestClient, author: str) -> None:
+    pid = _post(client, author)["platform_id"]
+    items = [{"post": pid, "views": 40, "observed_at": "2026-03-02T11:10:00Z"}]
+
+    client.post("/v1/posts/metrics", json={"items": items})
+    again = client.post("/v1/posts/metrics", json={"items": items}).json()
+
+    assert (again["stored"], again["repeated"]) == (0, 1)
+    assert len(client.get(f"/v1/posts/{pid}").json()["view_snapshots"]) == 1

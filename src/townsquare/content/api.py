@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from townsquare.access.permissions import (
+    ACCOUNTS_ERASE,
     ACCOUNTS_READ,
     ACCOUNTS_WRITE,
     POSTS_READ,
@@ -78,6 +80,27 @@ def update_account(
     with transaction(rt.sessions) as session:
         account = accounts.update_account(session, rt, platform_id, data, who.actor)
         return {"platform_id": account.platform_id, "profile_version": account.profile_version}
+
+
+class Erase(BaseModel):
+    """Why an account's personal data is erased (recorded in the event log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+@router.post(
+    "/accounts/{platform_id}/erase",
+    responses=ERRORS,
+    summary="Erase an account's personal data (key deletion)",
+)
+def erase_account(
+    platform_id: str, data: Erase, rt: RT, who: Annotated[Principal, Depends(require(ACCOUNTS_ERASE))]
+) -> dict[str, Any]:
+    with transaction(rt.sessions) as session:
+        account = accounts.erase_account(session, rt, platform_id, who.actor, data.reason)
+        return {"platform_id": account.platform_id, "erased": True}
 
 
 @router.get("/accounts/{platform_id}", responses=ERRORS, summary="An account's standing, strikes and history")

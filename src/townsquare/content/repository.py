@@ -90,3 +90,13 @@ def latest_verdict(session: Session, post_id: int) -> Verdict | None:
         .order_by(Verdict.id.desc())
         .limit(1)
     )
+
+
+def snapshot_keys(session: Session, post_ids: list[int]) -> set[tuple[int, datetime]]:
+    """(post id, observed_at) of the view snapshots already stored for these posts."""
+    if not post_ids:
+        return set()
+    rows = session.execute(
+        select(ViewSnapshot.post_id, ViewSnapshot.observed_at).where(ViewSnapshot.post_id.in_(post_ids))
+    )
+    return {(pid, at) for pid, at in rows}

@@ -250,14 +250,20 @@ def delete_post(session: Session, rt: Runtime, pid: str, data: PostDelete, actor
 
 
 def record_metrics(session: Session, rt: Runtime, batch: MetricsBatch, actor: str) -> dict[str, Any]:
-    """Store view-count snapshots; unknown posts are reported per item and skipped."""
+    """Store view-count snapshots; unknown posts are reported per item, repeats of a snapshot are skipped."""
     posts = repo.posts_by_pid(session, [m.post for m in batch.items])
-    rejected, stored = [], []
+    seen = repo.snapshot_keys(session, [p.id for p in posts.values()])
+    rejected, stored, repeated = [], [], 0
     for i, item in enumerate(batch.items):
         post = posts.get(item.post)
         if post is None:
             rejected.append({"index": i, "field": "post", "message": f"unknown post {item.post}"})
             continue
+        key = (post.id, item.observed_at)
+        if key in seen:  # a platform retrying the same metrics call
+            repeated += 1
+            continue
+        seen.add(key)
         session.add(ViewSnapshot(post=post, views=item.views, observed_at=item.observed_at))
         post.views = max(post.views, item.views)
         stored.append([item.post, item.views])
@@ -271,4 +277,4 @@ def record_metrics(session: Session, rt: Runtime, batch: MetricsBatch, actor: st
             at=rt.now(),
             payload={"snapshots": stored[:1000], "count": len(stored)},
         )
-    return {"stored": len(stored), "rejected": rejected}
+    return {"stored": len(stored), "repeated": repeated, "rejected": rejected}
