@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from townsquare.config import Settings
+from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.demo.build import DemoData, build_demo, write_jsonl
+from townsquare.demo.campaigns import CAMPAIGNS
+from townsquare.detection.textbanks import load_textbanks, scan_all
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 REASONS = {
@@ -36,6 +38,18 @@ HARMFUL_REASON = {
     "scam": "scams_fraud",
     "health_misinfo": "health_misinformation",
     "election_misinfo": "election_misinformation",
+    "doxxing": "private_information",
+    "threat": "harassment_threats",
+}
+# The text bank each campaign's posts should trip, and the share of its copies that may be acted on alone.
+CAMPAIGN_BANK = {
+    "crypto_doubling": ("scams_fraud", 0.5),
+    "parcel_smishing": ("scams_fraud", 0.8),
+    "fake_followers": ("spam", 0.8),
+    "election_procedure": ("election_misinformation", 0.2),
+    "doxxing": ("private_information", 0.2),
+    "threats": ("harassment_threats", 0.0),
+    "dehumanising": ("hate_speech", 0.0),
 }
 
 
@@ -92,8 +106,10 @@ def test_a_missing_or_broken_dataset_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "davidson-hate-offensive" / "labeled_data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     data = build_demo(tmp_path, n_posts=200, now=NOW)
     assert data.source == "datasets"
-    assert {k for k in data.counts if k.startswith("from_")} == {"from_sms-spam-collection", "from_builtin"}
-    assert {k for k in data.counts if k.startswith("posts_")} == {"posts_benign", "posts_spam"}
+    from_data = {k for k in data.counts if k.startswith("from_") and not k.startswith("from_campaign:")}
+    assert from_data == {"from_sms-spam-collection", "from_builtin"}
+    posts = [p["platform_id"] for p in _of(data, "post") if p["platform_id"] not in data.campaigns]
+    assert {data.labels[p] for p in posts} == {"benign", "spam"}
 
 
 def test_same_seed_same_records_other_seed_differs() -> None:
@@ -102,6 +118,8 @@ def test_same_seed_same_records_other_seed_differs() -> None:
     other = build_demo(_data_dir(), n_posts=400, seed=7, now=NOW)
     assert first.records == again.records
     assert first.counts == again.counts
+    assert first.campaigns == again.campaigns
+    assert first.labels == again.labels
     assert first.records != other.records
 
 
@@ -145,7 +163,8 @@ def test_counts_roughly_as_specified(demo: DemoData) -> None:
     assert 2 * 3000 <= c["metrics"] <= 4 * 3000
     assert 250 <= c["report"] <= 350
     assert 0.07 <= c["replies"] / 3000 <= 0.13
-    assert 0.65 <= c["posts_benign"] / 3000 <= 0.75
+    n_data = 3000 - len(demo.campaigns)  # campaign posts are part of the budget
+    assert 0.65 <= c["posts_benign"] / n_data <= 0.75
     assert c["non_english"] >= 25
     assert c["protected"] >= 3
     assert c["verified"] >= c["protected"]
@@ -154,6 +173,8 @@ def test_counts_roughly_as_specified(demo: DemoData) -> None:
     assert sorted(followers)[len(followers) // 2] < 2_000, "most accounts are small"
     for category in ("offensive", "hate", "spam", "scam", "health_misinfo", "election_misinfo"):
         assert c[f"posts_{category}"] >= 40, category
+    assert c["posts_doxxing"] >= 5
+    assert c["posts_threat"] >= 5
 
 
 def test_each_post_has_two_to_four_snapshots(demo: DemoData) -> None:
@@ -167,7 +188,7 @@ def test_each_post_has_two_to_four_snapshots(demo: DemoData) -> None:
 def test_bad_actors_post_most_of_the_hate_and_scams(demo: DemoData) -> None:
     roles = {k: v for k, v in demo.labels.items() if k.startswith("acct-")}
     harmful = [p for p in _of(demo, "post") if demo.labels[p["platform_id"]] in ("hate", "scam")]
-    by_bad = sum(1 for p in harmful if roles.get(p["author"]) in ("hate", "scam", "impostor"))
+    by_bad = sum(1 for p in harmful if roles.get(p["author"]) in ("hate", "scam", "impostor", "throwaway"))
     assert by_bad / len(harmful) > 0.5
 
 
@@ -219,3 +240,63 @@ def test_non_english_posts_carry_language_codes(demo: DemoData) -> None:
     assert all(isinstance(lang, str) and len(lang) == 2 for lang in foreign)
     assert sum(languages[lang] for lang in foreign) >= 25
     assert languages["en"] > languages[None] > 0, "some English posts leave language unset"
+
+
+# Coordinated campaigns -----------------------------------------------------------------------------------
+
+
+def test_campaigns_take_their_share_of_the_budget_and_are_labelled(demo: DemoData) -> None:
+    assert 150 <= len(demo.campaigns) <= 250
+    assert demo.counts["post"] == 3000
+    assert set(demo.campaigns.values()) == {c.name for c in CAMPAIGNS}
+    category = {c.name: c.category for c in CAMPAIGNS}
+    for pid, name in demo.campaigns.items():
+        assert demo.labels[pid] == category[name]
+        assert demo.counts[f"from_campaign:{name}"] >= 5
+    assert sum(v for k, v in demo.counts.items() if k.startswith("from_campaign:")) == len(demo.campaigns)
+
+
+def test_builtin_fallback_has_campaigns_too(builtin: DemoData) -> None:
+    assert 40 <= len(builtin.campaigns) <= 80
+    assert builtin.counts["post"] == 1000
+
+
+def test_campaigns_come_in_waves_from_a_few_repeat_offenders(demo: DemoData) -> None:
+    posts = {p["platform_id"]: p for p in _of(demo, "post")}
+    for campaign in CAMPAIGNS:
+        mine = sorted(pid for pid, name in demo.campaigns.items() if name == campaign.name)
+        authors = Counter(posts[pid]["author"] for pid in mine)
+        assert 1 <= len(authors) <= 8, campaign.name
+        assert authors.most_common(1)[0][1] >= 3, f"{campaign.name}: someone posts it again and again"
+        assert all(demo.labels.get(a) not in (None, "official", "notable") for a in authors), campaign.name
+        times = [_ts(posts[pid]["created_at"]) for pid in mine]
+        gaps = sorted((b - a).total_seconds() for a, b in zip(times, times[1:], strict=False))
+        assert gaps[len(gaps) // 2] < 30 * 60, f"{campaign.name}: copies arrive minutes apart"
+    accounts = _of(demo, "account")
+    assert len({a["handle"].lower() for a in accounts}) == len(accounts)
+    throwaways = [a for a in accounts if demo.labels.get(a["platform_id"]) == "throwaway"]
+    assert 5 <= len(throwaways) <= 12
+    for account in throwaways:
+        first = min(_ts(p["created_at"]) for p in posts.values() if p["author"] == account["platform_id"])
+        assert NOW - timedelta(days=18) < _ts(account["created_at"]) < first, "fresh, made for the wave"
+
+
+def test_campaign_copies_vary_and_some_are_disguised(demo: DemoData) -> None:
+    texts = [p["text"] for p in _of(demo, "post") if p["platform_id"] in demo.campaigns]
+    assert len(set(texts)) >= 0.9 * len(texts), "amounts, links, handles and emoji differ"
+    invisible = sum(any(c in t for c in "\u200b\u200d\u2060") for t in texts)
+    lookalike = sum(any("\u0400" <= c <= "\u04ff" for c in t) for t in texts)
+    assert invisible >= 3
+    assert lookalike >= 3
+
+
+def test_campaigns_are_caught_by_the_shipped_text_banks(demo: DemoData) -> None:
+    """The demo promises automated actions: the banks must see through the campaigns' disguises."""
+    banks = load_textbanks(PROJECT_ROOT / "textbanks")
+    texts = {p["platform_id"]: p["text"] for p in _of(demo, "post")}
+    for name, (policy, auto_share) in CAMPAIGN_BANK.items():
+        pids = [pid for pid, n in demo.campaigns.items() if n == name]
+        scores = [{s.policy: s.score for s in scan_all(banks, texts[pid])}.get(policy, 0.0) for pid in pids]
+        threshold = banks[policy].auto_threshold or 1.0
+        assert sum(s > 0 for s in scores) >= 0.9 * len(pids), name
+        assert sum(s >= threshold for s in scores) >= auto_share * len(pids), name

@@ -242,7 +242,7 @@ def test_scorer_follows_the_protocol() -> None:
 
 def test_every_shipped_bank_loads(banks: dict[str, TextBank]) -> None:
     assert set(banks) == POLICY_IDS
-    assert all(b.version == 1 for b in banks.values())
+    assert all(b.version >= 1 for b in banks.values())
 
 
 def test_every_term_matches_itself(banks: dict[str, TextBank]) -> None:
@@ -282,6 +282,25 @@ def test_every_term_matches_itself(banks: dict[str, TextBank]) -> None:
         ("child_safety", "13 yo looking for a sugar daddy"),
         ("ban_evasion", "new account since they suspended me"),
         ("ban_evasion", "twitter banned my main account again"),
+        # Campaign scripts (v2 banks): review-level entries
+        ("scams_fraud", "Just got 2 BTC back after sending 1 to the giveaway, it's legit!!"),
+        (
+            "scams_fraud",
+            "URGENT! Your Mobile number has been awarded a £2000 prize GUARANTEED. Call 09061790321",
+        ),
+        ("scams_fraud", "Dear customer, your ATM card has been blocked. To re-activate call 8927307655 now"),
+        (
+            "scams_fraud",
+            "We noticed unusual activity on your account, log in at http://secure-bank.xyz/login",
+        ),
+        ("spam", "I'll subscribe back, promise"),
+        ("election_misinformation", "Conservative voters vote on Wednesday this year"),
+        (
+            "election_misinformation",
+            "You can vote online this year at https://vote-now.info/x, skip the lines",
+        ),
+        ("election_misinformation", "Heads up: ballots filled in with pencil are NOT counted"),
+        ("harassment_threats", "Watch your back. We know where you work."),
     ],
 )
 def test_shipped_patterns_catch_their_examples(banks: dict[str, TextBank], policy: str, text: str) -> None:
@@ -294,6 +313,33 @@ def test_shipped_patterns_catch_their_examples(banks: dict[str, TextBank], polic
         ("scams_fraud", "send 1 btc get 2 back"),
         ("scams_fraud", "Double your bitcoin in 24 hours!"),
         ("private_information", "social security number: 078 05 1121"),
+        # v2: the demo campaigns' scripts, disguised the way the campaigns disguise them
+        ("scams_fraud", "Send 1 ETH to 0x4622029051f84fc23bf32e663eff28517c6c555f and we send back 2 ETH"),
+        ("scams_fraud", "Bitvora is doubling all USDT! S e n d 5 USDT, receive 10 USDT. https://x.top/a"),
+        (
+            "scams_fraud",
+            "Your parcel is on hold due to an unpaid shipping fee of £1.99. Pay now: https://pl-fee.top/x",
+        ),
+        (
+            "scams_fraud",
+            "We attempted to deliver your p4rc3l but the customs f.e.e ($2.49) is unpaid. Pay at https://a.xyz/b",
+        ),
+        (
+            "scams_fraud",
+            "Hi, your delivery is pending. Confirm your address and pay £0.89 at https://a.site/c",
+        ),
+        (
+            "spam",
+            "Buy 10,000 real followers for just £5! Instant delivery, no password needed 🚀 https://x.live/f",
+        ),
+        ("spam", "Cheap followers, likes and views. 5k f o l l o w e r s = £5. DM me!"),
+        ("spam", "Want to go viral? 10K followers for $2, 500 likes for $1.99. Order at https://x.info/1"),
+        ("election_misinformation", "Too busy to vote? Text VOTE to 45678 and your ballot is cast for you."),
+        (
+            "election_misinformation",
+            "REMINDER: you can now vote by text! Text V.O.T.E to 71717 with your candidate's name.",
+        ),
+        ("election_misinformation", "Republicans: text VOTE to 55123"),
     ],
 )
 def test_near_certain_entries_reach_the_auto_threshold(
@@ -304,6 +350,43 @@ def test_near_certain_entries_reach_the_auto_threshold(
     assert sig is not None
     assert threshold is not None
     assert sig.score >= threshold
+
+
+@pytest.mark.parametrize(
+    ("policy", "text"),
+    [
+        ("scams_fraud", "Just got 2 BTC back after sending 1 to the giveaway"),  # testimonial: review
+        ("scams_fraud", "Your package is on hold at the depot"),
+        ("scams_fraud", "Your parcel has a customs fee to pay, see https://post.example.com/fees"),  # no hold
+        ("spam", "I will follow back"),
+        ("spam", "Get 500 free followers"),  # no link, no "DM me"
+        ("election_misinformation", "Text VOTE to 80123 for your favourite singer on the show"),
+        ("election_misinformation", "Conservative voters vote on Wednesday this year"),
+        ("election_misinformation", "You can vote online this year at https://vote-now.info/x"),
+        ("harassment_threats", "We know where you live. I will kill you."),
+    ],
+)
+def test_review_level_entries_stay_below_the_auto_threshold(
+    banks: dict[str, TextBank], policy: str, text: str
+) -> None:
+    sig = banks[policy].match(text)
+    threshold = banks[policy].auto_threshold
+    assert sig is not None
+    assert threshold is not None
+    assert sig.score < threshold
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fact check: you cannot text VOTE to 55123, the election office does not take votes by text.",
+        "Scam alert: texts telling voters to text VOTE to 55123 are fake.",
+        "Do not text VOTE to 55123, it is not how the election works.",
+    ],
+)
+def test_fact_checks_of_the_text_vote_script_are_allowed(banks: dict[str, TextBank], text: str) -> None:
+    sig = banks["election_misinformation"].match(text)
+    assert sig is None or sig.score < 0.95
 
 
 NEUTRAL = [
@@ -339,6 +422,14 @@ NEUTRAL = [
     "How old are the pyramids of Giza?",
     "The bitcoin price doubled over the year, analysts said.",
     "Our team won 3-1 in the final minute.",
+    "Your parcel was delivered today, track your next delivery in the app.",
+    "Customs fees on parcels from abroad went up this year, the post office said.",
+    "Ballots marked in pencil are counted like any other, the returning officer said.",
+    "I sent 2 photos to the printer and got 4 prints back.",
+    "Voting for the community photo contest is open online until Friday.",
+    "We know where the best coffee in town is.",
+    "Bought 2 tickets for $40 each, see you at the show!",
+    "My account has 500 followers and I love every one of you.",
 ]
 
 
@@ -415,3 +506,16 @@ def test_long_adversarial_posts_stay_fast(banks: dict[str, TextBank], text: str)
     start = time.perf_counter()
     scan_all(banks, text)
     assert time.perf_counter() - start < 1.0
+
+
+def test_a_define_that_refers_to_another_define_is_refused() -> None:
+    data = {
+        "policy": "spam",
+        "version": 1,
+        "description": "x",
+        "auto_threshold": None,
+        "define": {"a": "foo", "b": "<a>bar"},
+        "patterns": [{"pattern": "<b>"}],
+    }
+    with pytest.raises(ValueError, match="define.b"):
+        TextBank.from_mapping(data, "inline.yaml")

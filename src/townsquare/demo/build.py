@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from townsquare.demo.campaigns import CAMPAIGN_SHARE, plan_campaigns
 from townsquare.demo.people import DemoAccount, iso, make_accounts
 from townsquare.demo.sources import (
     Pools,
@@ -55,6 +56,8 @@ REASONS: dict[str, dict[str, float]] = {
     "scam": {"scams_fraud": 0.75, "spam": 0.2, "impersonation": 0.05},
     "health_misinfo": {"health_misinformation": 0.9, "other": 0.1},
     "election_misinfo": {"election_misinformation": 0.9, "other": 0.1},
+    "doxxing": {"private_information": 0.8, "harassment_threats": 0.2},  # campaign posts only
+    "threat": {"harassment_threats": 0.9, "other": 0.1},
     "benign": {
         "other": 0.3,
         "spam": 0.15,
@@ -95,6 +98,7 @@ class DemoData:
     counts: dict[str, int]
     # Ground truth for demos and checks: post id -> category, account id -> role (non-regular only).
     labels: dict[str, str] = field(default_factory=dict)
+    campaigns: dict[str, str] = field(default_factory=dict)  # post id -> campaign name (campaigns.py)
 
 
 class _Draw(NamedTuple):
@@ -102,6 +106,8 @@ class _Draw(NamedTuple):
     language: str | None  # None: English, left for the platform to detect or tag
     source: str
     text: str
+    author: DemoAccount | None = None  # campaign posts come with their author
+    reply: bool | None = None  # None: reply at the category's usual rate
 
 
 @dataclass
@@ -218,10 +224,11 @@ def _make_posts(
     handles = [a.handle for a in accounts]
     posts: list[_Post] = []
     for i, (draw, created) in enumerate(zip(drawn, times, strict=True), start=1):
-        author = authors.choose(rng, draw.category)
+        author = draw.author or authors.choose(rng, draw.category)
         post = _Post(f"post-{i:06d}", author, draw.category, draw.source, "", draw.language, created)
         english = draw.language in ("en", None)
-        if english and rng.random() < REPLY_RATE.get(draw.category, 0.05):
+        reply = rng.random() < REPLY_RATE.get(draw.category, 0.05) if draw.reply is None else draw.reply
+        if english and reply:
             post.reply_to = _earlier(rng, posts, author)
         elif english and rng.random() < QUOTE_RATE:
             post.quote_of = _earlier(rng, posts, author)
@@ -325,8 +332,19 @@ def build_demo(
     if not pools:
         pools, source = sample_pools(rows), "builtin"
     accounts = make_accounts(rng, now)
-    drawn = _draw_texts(rng, n_posts, pools, [r for r in rows if r[1] != "en"])
-    posts = _make_posts(rng, accounts, drawn, _post_times(rng, n_posts, now))
+    # Copy-paste waves from bad actors and throwaways (own random stream), part of the n_posts budget.
+    accounts, waves = plan_campaigns(
+        random.Random(f"{seed}:campaigns"), accounts, round(n_posts * CAMPAIGN_SHARE), now
+    )
+    n_data = n_posts - len(waves)
+    drawn = _draw_texts(rng, n_data, pools, [r for r in rows if r[1] != "en"])
+    timed = list(zip(_post_times(rng, n_data, now), drawn, strict=True))
+    for c in waves:
+        timed.append(
+            (c.created, _Draw(c.category, c.language, f"campaign:{c.campaign}", c.text, c.author, c.reply))
+        )
+    timed.sort(key=lambda item: item[0])
+    posts = _make_posts(rng, accounts, [d for _, d in timed], [t for t, _ in timed])
     timeline: list[tuple[datetime, int, int, dict[str, Any]]] = []
     for i, post in enumerate(posts):
         timeline.append((post.created_at, 0, i, post.record()))
@@ -339,7 +357,8 @@ def build_demo(
     records = [a.record() for a in accounts] + [item[3] for item in timeline]
     labels = {p.platform_id: p.category for p in posts}
     labels |= {a.platform_id: a.role for a in accounts if a.role != "regular"}
-    return DemoData(records, source, _counts(records, posts, accounts), labels)
+    campaigns = {p.platform_id: p.source.split(":", 1)[1] for p in posts if p.source.startswith("campaign:")}
+    return DemoData(records, source, _counts(records, posts, accounts), labels, campaigns)
 
 
 def _counts(records: list[dict[str, Any]], posts: list[_Post], accounts: list[DemoAccount]) -> dict[str, int]:

@@ -213,6 +213,9 @@ class TextBank(_Strict):
         for name in self.define:
             if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
                 raise _FieldError(f"define.{name}", "names are lower-case letters, digits and _")
+            if _DEFINE_REF.search(self.define[name]):
+                # Only patterns expand <name>; inside a define it would silently match the literal text.
+                raise _FieldError(f"define.{name}", "a define cannot refer to another define")
         patterns = tuple(self._compile(i, p) for i, p in enumerate(self.patterns))
         self._matcher = _Matcher(self, terms, allow, patterns)
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
