@@ -48,7 +48,9 @@ def print_summary(summary: bulk.Summary, seconds: float) -> None:
     console.print(table)
     posts = summary.created["post"]
     console.print(f"decisions: {dict(summary.outcomes)}; automated actions: {dict(summary.actions)}")
-    console.print(f"{seconds:.1f}s; {posts / seconds if seconds else 0:.0f} posts/s decided and stored")
+    console.print(
+        f"{seconds:.1f}s in all ({posts} posts decided and stored, with their accounts, metrics and reports)"
+    )
     for line in summary.errors[:10]:
         console.print(f"[yellow]rejected[/yellow] {line}")
 
