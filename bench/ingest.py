@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import signal
 import statistics
@@ -50,7 +49,7 @@ from ingest_http import (
     send_concurrent,
     send_singles,
 )
-from ingest_stages import profile_paths, run_stages, stage_runtime
+from ingest_stages import platform_token, profile_paths, run_stages, stage_runtime
 from townsquare.cli.db import upgrade
 from townsquare.config import PROJECT_ROOT
 
@@ -195,11 +194,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     now = datetime.now(UTC)
     load_start = load_average()
     plan = make_plan(args, now)
-    token = secrets.token_urlsafe(24)
     workdir = Path(tempfile.mkdtemp(prefix="townsquare-bench-"))
     try:
         db_path, stage_db = workdir / "service.db", workdir / "stages.db"
         _, migrate_s = timed(lambda: upgrade(f"sqlite:///{db_path}"))
+        token = platform_token(workdir, f"sqlite:///{db_path}")
         shutil.copyfile(db_path, stage_db)
         http = http_phases(args, plan, workdir, f"sqlite:///{db_path}", token)
         counts = db_counts(db_path)

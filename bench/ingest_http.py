@@ -48,7 +48,6 @@ class Service:
         env = dict(os.environ)
         env.update(
             TOWNSQUARE_DATABASE_URL=database_url,
-            TOWNSQUARE_ADMIN_TOKEN=token,
             TOWNSQUARE_SIGNING_KEY_PATH=str(workdir / "keys" / "checkpoint.ed25519"),
             TOWNSQUARE_CHECKPOINT_LOG_PATH=str(workdir / "keys" / "checkpoints.jsonl"),
             TOWNSQUARE_PUBLIC_URL=self.base_url,

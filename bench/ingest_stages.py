@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_common import Corpus, Record, chunks, timed, us_per
+from townsquare.access.bootstrap import service_token
 from townsquare.config import Settings
 from townsquare.content import accounts as account_service
 from townsquare.content import service as content_service
@@ -25,11 +26,20 @@ from townsquare.runtime import Runtime, build_runtime
 ACTOR = "service:bench"
 
 
+def platform_token(workdir: Path, database_url: str) -> str:
+    """A platform service account and its API token, minted straight into the benchmark database."""
+    rt = stage_runtime(workdir, database_url, "")
+    try:
+        with transaction(rt.sessions) as session:
+            return service_token(session, rt, "bench-platform")
+    finally:
+        rt.dispose()
+
+
 def stage_runtime(workdir: Path, database_url: str, token: str) -> Runtime:
     """A runtime on the stage database, with its policy versions recorded as the service does at start."""
     settings = Settings(
         database_url=database_url,
-        admin_token=token,
         signing_key_path=workdir / "keys-stages" / "checkpoint.ed25519",
         checkpoint_log_path=workdir / "keys-stages" / "checkpoints.jsonl",
     )

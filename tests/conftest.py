@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from townsquare.access import service as access
+from townsquare.access.models import StaffUser
 from townsquare.app import create_app
 from townsquare.cli.db import upgrade
 from townsquare.config import Settings
+from townsquare.db import transaction
 from townsquare.events import APPEND_ONLY_TABLES
 from townsquare.runtime import Runtime, build_runtime
 
@@ -92,7 +95,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings isolated to this test."""
     return Settings(
         database_url=database_url,
-        admin_token=TOKEN,
         signing_key_path=tmp_path / "keys" / "checkpoint.ed25519",
         checkpoint_log_path=tmp_path / "keys" / "checkpoints.jsonl",
         data_dir=tmp_path / "no-datasets",
@@ -114,9 +116,40 @@ def rt(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     runtime.dispose()
 
 
+def seed_user(rt: Runtime, username: str, roles: list[str], token: str | None = None) -> str:
+    """A staff user holding `roles`, with an API token (a given plaintext, or a fresh one); returns it."""
+    with transaction(rt.sessions) as session:
+        now = rt.now()
+        kind = "service" if roles == ["platform"] else "person"
+        user = access.create_user(session, username=username, actor="test", now=now, kind=kind)
+        for role in roles:
+            access.grant_role(session, None, user, role, actor="test", now=now)
+        plain, row = access.create_token(
+            session, user, name="test", scopes=None, days=30, actor="test", now=now
+        )
+        if token is not None:
+            row.token_hash, row.prefix, plain = access.digest(token), token[:10], token
+        row.expires_at = now + timedelta(days=3650)  # tests move the clock by months
+        return plain
+
+
+def seed_admin(rt: Runtime) -> str:
+    """The test admin (holds every permission) with the well-known TOKEN; created once per database."""
+    with transaction(rt.sessions) as session:
+        if session.scalar(select(StaffUser.id).where(StaffUser.username == "test-admin")) is not None:
+            return TOKEN
+    return seed_user(rt, "test-admin", ["admin"], TOKEN)
+
+
 @pytest.fixture
-def client(rt: Runtime) -> Iterator[TestClient]:
-    """An HTTP client authenticated with the admin token."""
+def admin_token(rt: Runtime) -> str:
+    """TOKEN, now belonging to an admin user in this test's database."""
+    return seed_admin(rt)
+
+
+@pytest.fixture
+def client(rt: Runtime, admin_token: str) -> Iterator[TestClient]:
+    """An HTTP client authenticated as an admin (every permission)."""
     app = create_app(runtime=rt, keep_chain=False)
     with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
         yield c

@@ -6,7 +6,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, seed_admin
 from tests.fixtures.factories import account
 from townsquare import chain
 from townsquare.app import create_app
@@ -17,6 +17,7 @@ from townsquare.runtime import Runtime, build_runtime
 def test_keeper_seals_while_serving_and_checkpoints_on_shutdown(settings: Settings) -> None:
     fast = settings.model_copy(update={"seal_interval_s": 0.05, "checkpoint_interval_s": 0.1})
     rt: Runtime = build_runtime(fast)
+    seed_admin(rt)
     app = create_app(runtime=rt)
     with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         assert client.post("/v1/accounts", json=account()).status_code == 201

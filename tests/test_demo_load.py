@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from townsquare import chain
-from townsquare.cli.serve import admin_token, load_demo
-from townsquare.config import Settings
+from townsquare.access.models import StaffUser
+from townsquare.access.roles import STAFF_ROLES
+from townsquare.access.service import principal_for_token, verify_password
+from townsquare.cli.serve import demo_credentials, load_demo
 from townsquare.content.models import Account, Post, Report, ViewSnapshot
 from townsquare.db import transaction
 from townsquare.policy.models import Verdict
@@ -36,11 +40,20 @@ def test_second_run_does_not_load_twice(rt: Runtime) -> None:
     assert _count(rt, Post) == 60
 
 
-def test_admin_token_is_generated_once_and_reused(settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    unset = settings.model_copy(update={"admin_token": None})
-    path = tmp_path / "token"
-    first = admin_token(unset, path)
-    assert len(first) >= 32
-    assert admin_token(unset, path) == first
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert admin_token(settings, path) == settings.admin_token
+def test_demo_credentials_give_one_working_login_per_role_and_a_platform_token(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    logins_file = tmp_path / "logins.txt"
+    logins, token = demo_credentials(rt, logins_file)
+    assert {d.role for d in logins} == set(STAFF_ROLES)
+    assert oct(logins_file.stat().st_mode & 0o777) == "0o600"
+    with transaction(rt.sessions) as session:
+        principal = principal_for_token(session, token, rt.now())
+        assert principal is not None
+        assert principal.roles == {"platform"}
+        for d in logins:
+            user = session.scalar(select(StaffUser).where(StaffUser.username == d.username))
+            assert user is not None
+            assert verify_password(user.password_hash, d.password)
+    again, _ = demo_credentials(rt, logins_file)  # a second start resets passwords, creates no duplicates
+    assert [d.username for d in again] == [d.username for d in logins]

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from townsquare import chain
-from townsquare.access.permissions import AUDIT_CHECKPOINT, AUDIT_READ, Principal, require
+from townsquare.access.permissions import Principal, require
+from townsquare.access.roles import AUDIT_CHECKPOINT, AUDIT_READ
 from townsquare.content.api import ERRORS, RT
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

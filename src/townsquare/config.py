@@ -20,7 +20,6 @@ class Settings(BaseSettings):
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'townsquare.db'}",
         description="SQLAlchemy URL; SQLite (WAL) by default, postgresql+psycopg://... for scale-out.",
     )
-    admin_token: str | None = Field(default=None, description="Bearer token accepted on every route.")
     data_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "datasets")
     policies_dir: Path = Field(default=PROJECT_ROOT / "policies")
     textbanks_dir: Path = Field(default=PROJECT_ROOT / "textbanks")
@@ -38,6 +37,29 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=10_000, description="Longest post or report text accepted.")
     max_body_bytes: int = Field(default=8_000_000, description="Largest request body accepted (413 above).")
     max_batch: int = Field(default=1_000, description="Most posts in one batch request.")
+    session_hours: float = Field(default=12.0, description="Lifetime of a UI login session.")
+    cookie_secure: bool = Field(default=True, description="Mark the session cookie Secure (HTTPS only).")
+    token_days: int = Field(default=90, description="Default lifetime of a new API token, in days.")
+    lockout_failures: int = Field(default=5, description="Failed logins in a row before the account locks.")
+    lockout_minutes: float = Field(default=15.0, description="How long a locked account stays locked.")
+    login_rate_per_minute: int = Field(
+        default=10, description="Login and token requests per client a minute."
+    )
+    approval_hours: float = Field(
+        default=48.0, description="How long a pending two-person approval stays open."
+    )
+    high_impact_followers: int = Field(
+        default=100_000,
+        description="Follower count from which a ban or reinstatement needs a second approver.",
+    )
+    bulk_approval_size: int = Field(
+        default=50, description="Bulk decisions above this many need a second approver."
+    )
+    freeze_max_hours: float = Field(
+        default=24.0, description="Longest a role-wide or global freeze lasts unrenewed."
+    )
+    freeze_read_only: bool = Field(default=True, description="Frozen users keep read-only access.")
+    break_glass_max_minutes: int = Field(default=240, description="Longest a break-glass grant may last.")
     platform: str = Field(default="townsquare-demo", description="Platform name used in PUIDs and notices.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in notices.")
     appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")

@@ -1,6 +1,7 @@
 """Import every domain's tables so `Base.metadata` is complete (Alembic and tests use it)."""
 
 from townsquare import crypto, events
+from townsquare.access import models as access_models
 from townsquare.content import models as content_models
 from townsquare.db import Base
 from townsquare.detection import models as detection_models
@@ -8,6 +9,7 @@ from townsquare.enforcement import models as enforcement_models
 from townsquare.policy import models as policy_models
 
 __all__ = [
+    "access_models",
     "Base",
     "content_models",
     "crypto",

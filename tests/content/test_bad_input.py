@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import TOKEN, Clock
+from tests.conftest import TOKEN, Clock, seed_admin
 from tests.content import BENIGN, assert_error
 from tests.fixtures import factories as f
 from townsquare.app import create_app
@@ -24,6 +24,7 @@ def small(settings: Settings, clock: Clock) -> Iterator[TestClient]:
     """A client on an app with small text and body limits."""
     tight = settings.model_copy(update={"max_text_chars": TEXT_LIMIT, "max_body_bytes": BODY_LIMIT})
     runtime = build_runtime(tight, clock=clock)
+    seed_admin(runtime)
     app = create_app(runtime=runtime, keep_chain=False)
     with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
         yield c

@@ -162,7 +162,7 @@ def test_reply_to_a_post_earlier_in_the_batch_is_linked(client: TestClient, rt: 
 
 
 @pytest.fixture
-def crashing(rt: Runtime) -> Iterator[TestClient]:
+def crashing(rt: Runtime, admin_token: str) -> Iterator[TestClient]:
     """A client that turns server errors into responses (as a real server does) instead of raising."""
     app = create_app(runtime=rt, keep_chain=False)
     with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}, raise_server_exceptions=False) as c:

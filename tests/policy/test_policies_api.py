@@ -75,7 +75,7 @@ def test_publishing_v2_live_retires_v1_and_decides_new_posts(client: TestClient,
     event = published[0]
     assert (event["subject"]["id"], event["reason"]) == ("hate_speech@2", "shadow results reviewed")
     assert (event["payload"]["from"], event["payload"]["to"]) == ("shadow", "live")
-    assert event["actor"] == "token:admin"
+    assert event["actor"] == "user:test-admin"
 
     decision = _decide(client, BORDERLINE_HATE)
     assert (decision["outcome"], decision["policy"], decision["policy_version"]) == (

@@ -13,7 +13,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import Clock
+from tests.conftest import Clock, seed_admin
 from tests.fixtures import factories
 from townsquare.app import create_app
 from townsquare.config import Settings
@@ -173,7 +173,7 @@ def test_a_shadow_version_that_would_act_is_never_enforced(
     rt = build_runtime(settings.model_copy(update={"policies_dir": policies}), clock=clock)
     try:
         with TestClient(create_app(runtime=rt, keep_chain=False)) as c:
-            c.headers["Authorization"] = f"Bearer {settings.admin_token}"
+            c.headers["Authorization"] = f"Bearer {seed_admin(rt)}"
             author = _author(c)
             body = factories.post(author, SCAM)
             decision = c.post("/v1/posts", json=body).json()["decision"]
@@ -264,7 +264,7 @@ def test_a_new_version_added_to_a_file_as_live_supersedes_the_recorded_one(
     restarted = build_runtime(settings.model_copy(update={"policies_dir": policies}), clock=clock)
     try:
         with TestClient(create_app(runtime=restarted, keep_chain=False)) as c:
-            c.headers["Authorization"] = f"Bearer {settings.admin_token}"
+            c.headers["Authorization"] = f"Bearer {seed_admin(restarted)}"
             states = {
                 v["version"]: v["state"] for v in c.get("/v1/policies").json() if v["area"] == "hate_speech"
             }

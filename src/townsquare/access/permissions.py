@@ -1,71 +1,64 @@
-"""Permission names and the one dependency every route uses to declare what it needs.
+"""The one dependency every route uses to declare the permission it needs.
 
-Until users and roles exist (the access issue), the only principal is the holder of the
-admin bearer token from settings; everything else is refused with 401.
+A request carries either a bearer API token (platforms, scripts) or a UI session cookie (people);
+either way it becomes a Principal whose permissions come from the user's current roles (narrowed by
+the token's scopes). Frozen users are refused, or limited to reading when the freeze allows it.
+Unsafe requests made with a session cookie must echo the session's CSRF token.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from townsquare.access.roles import ALL_PERMISSIONS
+from townsquare.access.service import Principal, principal_for_session, principal_for_token
+from townsquare.db import transaction
 from townsquare.errors import Forbidden, Unauthorized
 
-ACCOUNTS_WRITE = "accounts:write"
-ACCOUNTS_READ = "accounts:read"
-ACCOUNTS_ERASE = "accounts:erase"
-POSTS_WRITE = "posts:write"
-POSTS_READ = "posts:read"
-REPORTS_WRITE = "reports:write"
-ACTIONS_READ = "actions:read"
-ACTIONS_WRITE = "actions:write"
-POLICIES_READ = "policies:read"
-POLICIES_PUBLISH = "policies:publish"
-AUDIT_READ = "audit:read"
-AUDIT_CHECKPOINT = "audit:checkpoint"
+SESSION_COOKIE = "ts_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-ALL_PERMISSIONS: frozenset[str] = frozenset(
-    {
-        ACCOUNTS_WRITE,
-        ACCOUNTS_READ,
-        ACCOUNTS_ERASE,
-        POSTS_WRITE,
-        POSTS_READ,
-        REPORTS_WRITE,
-        ACTIONS_READ,
-        ACTIONS_WRITE,
-        POLICIES_READ,
-        POLICIES_PUBLISH,
-        AUDIT_READ,
-        AUDIT_CHECKPOINT,
-    }
+_bearer = HTTPBearer(
+    auto_error=False, description="An API token (ts_...) issued by `townsquare users token`."
 )
 
-_bearer = HTTPBearer(auto_error=False, description="Bearer token (TOWNSQUARE_ADMIN_TOKEN for now).")
+
+def _csrf_ok(request: Request, expected: str) -> bool:
+    sent = request.headers.get(CSRF_HEADER, "")
+    return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling and what they may do; `actor` is how events name them."""
-
-    actor: str
-    permissions: frozenset[str]
-
-
-def authenticate(token: str | None, admin_token: str | None) -> Principal:
-    """Map a bearer token to a principal, or refuse."""
-    if not token or not admin_token or not hmac.compare_digest(token.encode(), admin_token.encode()):
-        raise Unauthorized("a valid bearer token is required")
-    return Principal(actor="token:admin", permissions=ALL_PERMISSIONS)
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """Resolve the caller from a bearer token or a session cookie, or refuse with 401."""
+    rt = request.app.state.runtime
+    now = rt.now()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    with transaction(rt.sessions) as session:
+        if credentials is not None:
+            principal = principal_for_token(session, credentials.credentials, now)
+            if principal is None:
+                raise Unauthorized("the token is unknown, expired or revoked")
+        elif cookie:
+            found = principal_for_session(session, cookie, now)
+            if found is None:
+                raise Unauthorized("the session has expired; log in again")
+            principal, row = found
+            if request.method not in SAFE_METHODS and not _csrf_ok(request, row.csrf_token):
+                raise Forbidden("missing or wrong CSRF token", {"field": "csrf_token"})
+        else:
+            raise Unauthorized("a bearer token or a login session is required")
+    request.state.principal = principal
+    return principal
 
 
 def require(permission: str) -> Callable[..., Principal]:
-    """A dependency that admits only principals holding `permission`."""
+    """A dependency that admits only principals holding `permission` (and not frozen)."""
     if permission not in ALL_PERMISSIONS:
         raise ValueError(f"unknown permission {permission}")
 
@@ -73,11 +66,10 @@ def require(permission: str) -> Callable[..., Principal]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        principal = authenticate(
-            credentials.credentials if credentials else None, request.app.state.runtime.settings.admin_token
-        )
-        if permission not in principal.permissions:
-            raise Forbidden(f"missing permission {permission}", {"permission": permission})
+        principal = authenticate(request, credentials)
+        if principal.frozen and not (principal.read_only and request.method in SAFE_METHODS):
+            raise Forbidden("your access to the tools is frozen", {"permission": permission, "frozen": True})
+        principal.need(permission)
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]
@@ -85,7 +77,7 @@ def require(permission: str) -> Callable[..., Principal]:
 
 
 def public() -> None:
-    """Declares a route that anyone may call (landing page, health); it exposes no moderation data."""
+    """Declares a route that anyone may call (landing page, health, login); it exposes no moderation data."""
     return None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from pathlib import Path
 
@@ -13,11 +12,12 @@ from rich.panel import Panel
 from sqlalchemy import func, select
 
 from townsquare import chain
+from townsquare.access.bootstrap import DemoLogin, demo_users, service_token
 from townsquare.app import create_app
 from townsquare.cli.common import clean_errors, console
 from townsquare.cli.db import upgrade
 from townsquare.cli.ingest import print_summary
-from townsquare.config import PROJECT_ROOT, Settings, get_settings
+from townsquare.config import PROJECT_ROOT, get_settings
 from townsquare.content import bulk
 from townsquare.content.models import Post
 from townsquare.db import transaction
@@ -25,35 +25,44 @@ from townsquare.demo.build import build_demo
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime
 
-TOKEN_FILE = PROJECT_ROOT / "var" / "admin_token"
+LOGINS_FILE = PROJECT_ROOT / "var" / "demo_logins.txt"
 
 
-def admin_token(settings: Settings, token_file: Path = TOKEN_FILE) -> str:
-    """The configured admin token, else the one kept in var/admin_token (created once, mode 0600)."""
-    if settings.admin_token:
-        return settings.admin_token
-    if token_file.exists():
-        return token_file.read_text(encoding="utf-8").strip()
-    token_file.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds credentials)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token + "\n")
-    return token
+        fh.write(text)
 
 
-def _banner(host: str, port: int, token: str, rt: Runtime) -> None:
-    url = f"http://{host}:{port}"
-    console.print(
-        Panel.fit(
-            f"Townsquare is starting at [bold]{url}[/bold]\n"
-            f"API docs: {url}/docs   OpenAPI: {url}/openapi.json\n"
-            f"Credentials: bearer token [bold]{token}[/bold] (Authorization: Bearer <token>)\n"
-            f"Try: curl -H 'Authorization: Bearer {token}' {url}/v1/policies\n"
-            f"Database: {rt.settings.database_url}",
-            title="Townsquare",
-        )
+def demo_credentials(rt: Runtime, logins_file: Path = LOGINS_FILE) -> tuple[list[DemoLogin], str]:
+    """One demo user per role (passwords reset each start) and a platform service token."""
+    with transaction(rt.sessions) as session:
+        logins = demo_users(session, rt)
+        token = service_token(session, rt, "demo-platform", days=30)
+    lines = [f"{d.role:20} {d.username:28} {d.password}" for d in logins]
+    write_private(
+        logins_file, "\n".join(["# role, username, password", *lines, f"platform-token {token}", ""])
     )
+    return logins, token
+
+
+def _banner(
+    host: str, port: int, rt: Runtime, logins: list[DemoLogin] | None = None, token: str = ""
+) -> None:
+    url = f"http://{host}:{port}"
+    lines = [
+        f"Townsquare is starting at [bold]{url}[/bold]   (log in at {url}/login)",
+        f"OpenAPI: {url}/openapi.json   Database: {rt.settings.database_url}",
+    ]
+    if logins:
+        lines.append("Demo logins (role, username, password), also in var/demo_logins.txt:")
+        lines += [f"  {d.role:20} {d.username:28} {d.password}" for d in logins]
+    if token:
+        lines.append(f"Platform service token (ingest API): {token}")
+        lines.append(f"Try: curl -H 'Authorization: Bearer {token}' {url}/v1/posts/post-000001")
+    console.print(Panel.fit("\n".join(lines), title="Townsquare"))
     console.print(f"Listening on {url}", highlight=False)
 
 
@@ -68,10 +77,8 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
     """Run the HTTP service (migrations must be applied: `townsquare db upgrade`)."""
-    settings = get_settings()
-    token = admin_token(settings)
-    rt = build_runtime(settings.model_copy(update={"admin_token": token}))
-    _banner(host, port, token, rt)
+    rt = build_runtime(get_settings())
+    _banner(host, port, rt)
     _run(rt, host, port)
 
 
@@ -106,8 +113,8 @@ def demo(
     """Migrate, load demo data (once) and run the service on the embedded SQLite database."""
     settings = get_settings()
     upgrade(settings.database_url)
-    token = admin_token(settings)
-    rt = build_runtime(settings.model_copy(update={"admin_token": token}))
+    rt = build_runtime(settings)
     load_demo(rt, posts)
-    _banner(host, port, token, rt)
+    logins, token = demo_credentials(rt)
+    _banner(host, port, rt, logins, token)
     _run(rt, host, port)

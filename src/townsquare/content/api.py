@@ -7,15 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from townsquare.access.permissions import (
+from townsquare.access.permissions import Principal, require
+from townsquare.access.roles import (
     ACCOUNTS_ERASE,
     ACCOUNTS_READ,
     ACCOUNTS_WRITE,
     POSTS_READ,
     POSTS_WRITE,
     REPORTS_WRITE,
-    Principal,
-    require,
 )
 from townsquare.content import accounts, reports, service, views
 from townsquare.content.schemas import (

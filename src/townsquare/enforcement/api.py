@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from townsquare.access.permissions import ACTIONS_READ, ACTIONS_WRITE, Principal, require
+from townsquare.access.permissions import Principal, require
+from townsquare.access.roles import ACTION_LABEL, ACTION_PERMISSION, ACTION_REINSTATE, ACTIONS_READ
 from townsquare.content import repository as repo
 from townsquare.content.api import ERRORS, RT
 from townsquare.content.views import action_by_id, action_view
@@ -87,8 +88,10 @@ def _human_request(rt: Runtime, session: Any, data: HumanAction, actor: str) -> 
 
 @router.post("", status_code=201, responses=ERRORS, summary="Apply an action decided by a person")
 def create_action(
-    data: HumanAction, rt: RT, who: Annotated[Principal, Depends(require(ACTIONS_WRITE))]
+    data: HumanAction, rt: RT, who: Annotated[Principal, Depends(require(ACTION_LABEL))]
 ) -> dict[str, Any]:
+    # The route admits anyone who may apply the lowest rung; each rung needs its own permission.
+    who.need(ACTION_PERMISSION[data.action])
     with transaction(rt.sessions) as session:
         policy_service.refresh_states(session, rt)  # cite the version live now, even if the CLI published it
         action = enforcement.apply(session, _human_request(rt, session, data, who.actor), rt.now())
@@ -98,7 +101,7 @@ def create_action(
 
 @router.post("/{action_id}/reverse", responses=ERRORS, summary="Reverse an action (a new event)")
 def reverse_action(
-    action_id: int, data: Reversal, rt: RT, who: Annotated[Principal, Depends(require(ACTIONS_WRITE))]
+    action_id: int, data: Reversal, rt: RT, who: Annotated[Principal, Depends(require(ACTION_REINSTATE))]
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
         action = enforcement.reverse(

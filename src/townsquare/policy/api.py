@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from townsquare.access.permissions import POLICIES_PUBLISH, POLICIES_READ, Principal, require
+from townsquare.access.permissions import Principal, require
+from townsquare.access.roles import POLICIES_READ, POLICY_PUBLISH
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import NotFound
@@ -55,7 +56,7 @@ def publish(
     version: int,
     data: Publish,
     rt: RT,
-    who: Annotated[Principal, Depends(require(POLICIES_PUBLISH))],
+    who: Annotated[Principal, Depends(require(POLICY_PUBLISH))],
 ) -> list[dict[str, Any]]:
     with transaction(rt.sessions) as session:
         service.publish(session, rt, area, version, data.state, actor=who.actor, reason=data.reason)

@@ -1,0 +1,155 @@
+"""The permission catalogue and the roles that bundle permissions (docs/access-matrix.yaml mirrors this)."""
+
+from __future__ import annotations
+
+# Platform ingest (service tokens)
+POSTS_WRITE = "posts:write"
+ACCOUNTS_WRITE = "accounts:write"
+REPORTS_WRITE = "reports:write"
+CLASSIFY = "classify"
+# Reading moderation material
+POSTS_READ = "posts:read"
+ACCOUNTS_READ = "accounts:read"
+ACTIONS_READ = "actions:read"
+POLICIES_READ = "policies:read"
+# Moderation: one permission per rung of the ladder, plus reversal and protected subjects
+QUEUE_VIEW = "queue:view"
+CASE_DECIDE = "case:decide"
+ACTION_LABEL = "action:label"
+ACTION_REDUCE_REACH = "action:reduce_reach"
+ACTION_DEMONETISE = "action:demonetise"
+ACTION_REMOVE = "action:remove"
+ACTION_SUSPEND = "action:suspend"
+ACTION_BAN = "action:ban"
+ACTION_REINSTATE = "action:reinstate"
+ACTION_PROTECTED = "action:protected"
+BULK_DECIDE = "bulk:decide"
+APPEALS_DECIDE = "appeals:decide"
+COUNCIL_VOTE = "council:vote"
+# Policy and detection configuration
+POLICY_EDIT = "policy:edit"
+POLICY_PUBLISH = "policy:publish"
+TEXTBANK_EDIT = "textbank:edit"
+THRESHOLDS_EDIT = "thresholds:edit"
+APPROVALS_VIEW = "approvals:view"
+# Accounts administration
+ACCOUNTS_ERASE = "accounts:erase"
+ACCOUNTS_TAG = "accounts:tag"
+# Access administration
+USERS_READ = "users:read"
+USERS_MANAGE = "users:manage"
+ROLES_GRANT = "roles:grant"
+FREEZE_USER = "freeze:user"
+FREEZE_GLOBAL = "freeze:global"
+BREAKGLASS_GRANT = "breakglass:grant"
+# Audit and reporting
+AUDIT_READ = "audit:read"
+AUDIT_EXPORT = "audit:export"
+AUDIT_CHECKPOINT = "audit:checkpoint"
+ALERTS_READ = "alerts:read"
+TRANSPARENCY_EXPORT = "transparency:export"
+
+ALL_PERMISSIONS: frozenset[str] = frozenset(
+    {
+        POSTS_WRITE,
+        ACCOUNTS_WRITE,
+        REPORTS_WRITE,
+        CLASSIFY,
+        POSTS_READ,
+        ACCOUNTS_READ,
+        ACTIONS_READ,
+        POLICIES_READ,
+        QUEUE_VIEW,
+        CASE_DECIDE,
+        ACTION_LABEL,
+        ACTION_REDUCE_REACH,
+        ACTION_DEMONETISE,
+        ACTION_REMOVE,
+        ACTION_SUSPEND,
+        ACTION_BAN,
+        ACTION_REINSTATE,
+        ACTION_PROTECTED,
+        BULK_DECIDE,
+        APPEALS_DECIDE,
+        COUNCIL_VOTE,
+        POLICY_EDIT,
+        POLICY_PUBLISH,
+        TEXTBANK_EDIT,
+        THRESHOLDS_EDIT,
+        APPROVALS_VIEW,
+        ACCOUNTS_ERASE,
+        ACCOUNTS_TAG,
+        USERS_READ,
+        USERS_MANAGE,
+        ROLES_GRANT,
+        FREEZE_USER,
+        FREEZE_GLOBAL,
+        BREAKGLASS_GRANT,
+        AUDIT_READ,
+        AUDIT_EXPORT,
+        AUDIT_CHECKPOINT,
+        ALERTS_READ,
+        TRANSPARENCY_EXPORT,
+    }
+)
+
+ACTION_PERMISSION: dict[str, str] = {
+    "label": ACTION_LABEL,
+    "reduce_reach": ACTION_REDUCE_REACH,
+    "demonetise": ACTION_DEMONETISE,
+    "remove": ACTION_REMOVE,
+    "suspend": ACTION_SUSPEND,
+    "ban": ACTION_BAN,
+}
+
+_READ = {POSTS_READ, ACCOUNTS_READ, ACTIONS_READ, POLICIES_READ}
+_TRIAGE = _READ | {QUEUE_VIEW, ACTION_LABEL, REPORTS_WRITE}
+_MODERATOR = _TRIAGE | {CASE_DECIDE, ACTION_REDUCE_REACH, ACTION_DEMONETISE, ACTION_REMOVE, ACTION_SUSPEND}
+_SENIOR = _MODERATOR | {
+    ACTION_BAN,
+    ACTION_REINSTATE,
+    ACTION_PROTECTED,
+    BULK_DECIDE,
+    APPROVALS_VIEW,
+    ACCOUNTS_TAG,
+}
+
+ROLES: dict[str, frozenset[str]] = {
+    "platform": frozenset(
+        {POSTS_WRITE, ACCOUNTS_WRITE, REPORTS_WRITE, CLASSIFY, POSTS_READ, ACCOUNTS_READ, ACTIONS_READ}
+    ),
+    "triage": frozenset(_TRIAGE),
+    "moderator": frozenset(_MODERATOR),
+    "senior_moderator": frozenset(_SENIOR),
+    "election_integrity": frozenset(_MODERATOR | {ACTION_PROTECTED, BULK_DECIDE, APPROVALS_VIEW}),
+    "appeals_reviewer": frozenset(_READ | {APPEALS_DECIDE, ACTION_REINSTATE}),
+    "council_member": frozenset(_READ | {COUNCIL_VOTE}),
+    "policy_editor": frozenset(
+        {POLICIES_READ, POSTS_READ, POLICY_EDIT, TEXTBANK_EDIT, THRESHOLDS_EDIT, APPROVALS_VIEW}
+    ),
+    "policy_publisher": frozenset({POLICIES_READ, POSTS_READ, POLICY_PUBLISH, APPROVALS_VIEW}),
+    "auditor": frozenset(
+        _READ
+        | {
+            AUDIT_READ,
+            AUDIT_EXPORT,
+            AUDIT_CHECKPOINT,
+            ALERTS_READ,
+            TRANSPARENCY_EXPORT,
+            USERS_READ,
+            APPROVALS_VIEW,
+        }
+    ),
+    # The admin holds every permission: no one may grant more than they hold, and the admin grants all roles.
+    "admin": ALL_PERMISSIONS,
+}
+
+STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
+
+
+def permissions_of(roles: set[str] | frozenset[str]) -> frozenset[str]:
+    """The union of the permissions of these roles."""
+    out: set[str] = set()
+    for role in roles:
+        out |= ROLES.get(role, frozenset())
+    return frozenset(out)
