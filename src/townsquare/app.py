@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from townsquare import __version__, audit_api
+from townsquare.access import api_approvals, api_auth, api_freeze, api_users, hardening
 from townsquare.access.permissions import public
 from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
@@ -22,6 +24,8 @@ from townsquare.errors import error_body, install_error_handlers
 from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime
+from townsquare.web import pages_audit, pages_auth
+from townsquare.web.render import WEB
 
 
 class BodyLimit:
@@ -112,8 +116,22 @@ def create_app(
     app.state.runtime = rt
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=rt.settings.max_body_bytes)
-    for router in (content_api.router, enforcement_api.router, policy_api.router, audit_api.router):
+    routers = (
+        content_api.router,
+        enforcement_api.router,
+        policy_api.router,
+        audit_api.router,
+        api_auth.router,
+        api_users.router,
+        api_approvals.router,
+        api_freeze.router,
+        pages_auth.router,
+        pages_audit.router,
+    )
+    for router in routers:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    hardening.install(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def landing(_: Annotated[None, Depends(public)]) -> str:

@@ -1,0 +1,7 @@
+"""Routes for pages audit (being built in this issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
