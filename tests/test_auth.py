@@ -1,4 +1,4 @@
-"""Every route declares a permission; without the admin token every protected route answers 401."""
+"""Every route declares a permission; without a credential every protected route answers 401."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from townsquare.access.permissions import ALL_PERMISSIONS
+from townsquare.access.permissions import ALL_PERMISSIONS, AUTHENTICATED
 from townsquare.access.routes import RouteInfo, api_routes
 from townsquare.app import create_app
 from townsquare.runtime import Runtime
@@ -27,12 +27,36 @@ def test_every_route_declares_a_known_permission(rt: Runtime) -> None:
     for route in _routes(rt):
         perm = route.permission
         assert perm is not None, f"{route.path} declares no permission"
-        assert perm == "public" or perm in ALL_PERMISSIONS, f"{route.path}: unknown permission {perm}"
+        known = perm in ("public", AUTHENTICATED) or perm in ALL_PERMISSIONS
+        assert known, f"{route.path}: unknown permission {perm}"
 
 
-def test_only_landing_and_health_are_public(rt: Runtime) -> None:
-    public = {r.path for r in _routes(rt) if r.permission == "public"}
-    assert public == {"/", "/healthz"}
+def test_only_landing_health_and_login_are_public(rt: Runtime) -> None:
+    public = {(m, r.path) for r in _routes(rt) if r.permission == "public" for m in r.methods - {"HEAD"}}
+    assert public == {
+        ("GET", "/"),
+        ("GET", "/healthz"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("POST", "/v1/auth/login"),
+    }
+
+
+def test_self_service_routes_need_only_a_login(rt: Runtime) -> None:
+    signed_in = {(m, r.path) for r in _routes(rt) if r.permission == AUTHENTICATED for m in r.methods}
+    assert signed_in == {
+        ("GET", "/v1/auth/me"),
+        ("POST", "/v1/auth/logout"),
+        ("POST", "/v1/auth/password"),
+        ("POST", "/v1/auth/totp/enrol"),
+        ("POST", "/v1/auth/totp/confirm"),
+        ("POST", "/v1/auth/tokens"),
+        ("GET", "/v1/auth/tokens"),
+        ("DELETE", "/v1/auth/tokens/{token_id}"),
+        ("POST", "/logout"),
+        ("GET", "/password"),
+        ("POST", "/password"),
+    }
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", ""])

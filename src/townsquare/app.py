@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from townsquare import __version__, audit_api
-from townsquare.access import api_approvals, api_auth, api_freeze, api_users, hardening
+from townsquare.access import api_approvals, api_auth, api_freeze, api_protect, api_users, hardening
 from townsquare.access.permissions import public
 from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
@@ -25,7 +25,7 @@ from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime
 from townsquare.web import pages_audit, pages_auth
-from townsquare.web.render import WEB
+from townsquare.web.render import WEB, page
 
 
 class BodyLimit:
@@ -82,14 +82,6 @@ class _TooLarge(StarletteHTTPException):
         super().__init__(413, "body is larger than the configured limit")
 
 
-LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Townsquare</title></head>
-<body><main><h1>Townsquare is running</h1>
-<p>Trust &amp; safety platform, version {version}. The API is under <code>/v1</code>;
-its OpenAPI document is at <a href="/openapi.json">/openapi.json</a>
-and browsable at <a href="/docs">/docs</a>.
-Every API call needs the bearer token printed by <code>make demo</code>.</p></main></body></html>"""
-
-
 def create_app(
     settings: Settings | None = None, runtime: Runtime | None = None, *, keep_chain: bool = True
 ) -> FastAPI:
@@ -112,6 +104,9 @@ def create_app(
         version=__version__,
         description="Trust & safety platform: ingest, detect, decide, enforce; a tamper-evident event log.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc need inline script and a CDN, which the CSP forbids; /openapi.json stays.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = rt
     install_error_handlers(app)
@@ -124,6 +119,7 @@ def create_app(
         api_auth.router,
         api_users.router,
         api_approvals.router,
+        api_protect.router,
         api_freeze.router,
         pages_auth.router,
         pages_audit.router,
@@ -134,8 +130,8 @@ def create_app(
     hardening.install(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def landing(_: Annotated[None, Depends(public)]) -> str:
-        return LANDING.format(version=__version__)
+    def landing(request: Request, _: Annotated[None, Depends(public)]) -> HTMLResponse:
+        return page(request, "landing.html", version=__version__)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz(_: Annotated[None, Depends(public)]) -> dict[str, Any]:

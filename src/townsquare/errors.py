@@ -15,6 +15,7 @@ class TownsquareError(Exception):
 
     status = 400
     error = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, detail: Any = None) -> None:
         super().__init__(message)
@@ -57,6 +58,15 @@ class Invalid(TownsquareError):
     error = "invalid"
 
 
+class TooManyRequests(TownsquareError):
+    status = 429
+    error = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, detail: Any = None) -> None:
+        super().__init__(message, detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def error_body(error: str, message: str, detail: Any = None) -> dict[str, Any]:
     """The one JSON error shape: {"error", "message", "detail"}."""
     return {"error": error, "message": message, "detail": detail}
@@ -83,7 +93,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TownsquareError)
     async def _ts(_: Request, exc: TownsquareError) -> JSONResponse:
-        return JSONResponse(error_body(exc.error, exc.message, exc.detail), status_code=exc.status)
+        return JSONResponse(
+            error_body(exc.error, exc.message, exc.detail), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _val(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -93,6 +105,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI answers 400 when a JSON body is not UTF-8; to clients it is malformed JSON (422).
+            detail = [{"field": "body", "message": "the body is not valid UTF-8 JSON"}]
+            return JSONResponse(error_body("invalid", "invalid input: body", detail), status_code=422)
         names = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return JSONResponse(
             error_body(names.get(exc.status_code, "http_error"), str(exc.detail)),

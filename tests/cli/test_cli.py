@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner, Result
 
+from tests.conftest import seed_user
 from tests.fixtures import factories
+from townsquare.app import create_app
 from townsquare.cli.main import app
 from townsquare.config import Settings, get_settings
-from townsquare.runtime import Runtime
+from townsquare.runtime import Runtime, build_runtime
 
 SCAM = "Send 0.1 BTC and get 1 BTC back, limited time!"
 BORDERLINE_HATE = "They are subhuman."  # no violation under hate_speech v1, review under v2
@@ -44,6 +47,25 @@ def _clean(result: Result, code: int) -> None:
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def _approve_elsewhere(settings: Settings, result: Result) -> None:
+    """A second publisher approves the CLI's request, in a process of its own (a second runtime)."""
+    _clean(result, 0)
+    match = re.search(r"approval #(\d+) requested", result.output)
+    assert match, result.output
+    other = build_runtime(settings)
+    try:
+        token = seed_user(other, "publisher2", ["policy_publisher"])
+        with TestClient(create_app(runtime=other, keep_chain=False)) as c:
+            r = c.post(
+                f"/v1/approvals/{match.group(1)}/approve",
+                json={"reason": "checked"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert (r.status_code, r.json()["status"]) == (200, "approved"), r.text
+    finally:
+        other.dispose()
 
 
 def _jsonl(path: Path, lines: list[Any]) -> Path:
@@ -214,7 +236,7 @@ def test_accounts_erase_keeps_the_chain_valid(cli: Cli, client: TestClient) -> N
     assert "error:" in unknown.stderr
 
 
-def test_policy_list_publish_and_backtest(cli: Cli, client: TestClient) -> None:
+def test_policy_list_publish_and_backtest(cli: Cli, client: TestClient, settings: Settings) -> None:
     author = factories.account()
     client.post("/v1/accounts", json=author)
     hate = factories.post(author["platform_id"], BORDERLINE_HATE)
@@ -242,7 +264,12 @@ def test_policy_list_publish_and_backtest(cli: Cli, client: TestClient) -> None:
 
     published = cli("policy", "publish", "hate_speech", "--version", "2", "--state", "live", "--reason", "x")
     _clean(published, 0)
-    assert "hate_speech v2 is now live" in published.output
+    assert "requested: publish hate_speech v2 as live" in published.output
+    states = {(v["area"], v["version"]): v["state"] for v in client.get("/v1/policies").json()}
+    assert (states[("hate_speech", 1)], states[("hate_speech", 2)]) == ("live", "shadow")  # not yet
+    pending = client.get("/v1/approvals").json()
+    assert [(a["kind"], a["requested_by"]) for a in pending] == [("policy_publish", "cli:operator")]
+    _approve_elsewhere(settings, published)
     states = {(v["area"], v["version"]): v["state"] for v in client.get("/v1/policies").json()}
     assert (states[("hate_speech", 1)], states[("hate_speech", 2)]) == ("retired", "live")
     relisted = [line for line in cli("policy", "list").output.splitlines() if "hate_speech" in line]
@@ -266,23 +293,29 @@ def test_policy_commands_refuse_unknown_areas_versions_and_states(cli: Cli, args
     assert "error:" in result.stderr
 
 
-def test_a_cli_publish_reaches_the_running_service(cli: Cli, client: TestClient) -> None:
+def test_a_cli_publish_reaches_the_running_service(cli: Cli, client: TestClient, settings: Settings) -> None:
     author = factories.account()
     client.post("/v1/accounts", json=author)
-    _clean(cli("policy", "publish", "hate_speech", "--version", "2", "--state", "live", "--reason", "x"), 0)
+    _approve_elsewhere(
+        settings,
+        cli("policy", "publish", "hate_speech", "--version", "2", "--state", "live", "--reason", "x"),
+    )
     r = client.post("/v1/posts", json=factories.post(author["platform_id"], BORDERLINE_HATE))
     decision = r.json()["decision"]
     assert (decision["policy"], decision["policy_version"]) == ("hate_speech", 2)
 
 
 def test_a_cli_publish_is_cited_by_the_next_human_action_and_version_view(
-    cli: Cli, client: TestClient
+    cli: Cli, client: TestClient, settings: Settings
 ) -> None:
     author = factories.account()
     client.post("/v1/accounts", json=author)
     post = factories.post(author["platform_id"], "Immigrants are vermin.")
     client.post("/v1/posts", json=post)
-    _clean(cli("policy", "publish", "hate_speech", "--version", "2", "--state", "live", "--reason", "x"), 0)
+    _approve_elsewhere(
+        settings,
+        cli("policy", "publish", "hate_speech", "--version", "2", "--state", "live", "--reason", "x"),
+    )
 
     assert client.get("/v1/policies/hate_speech/versions/2").json()["state"] == "live"
     body = {

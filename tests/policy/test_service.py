@@ -13,14 +13,17 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import Clock, seed_admin
+from tests.conftest import Clock, seed_admin, seed_user
 from tests.fixtures import factories
+from townsquare.access import approvals
+from townsquare.access.roles import ROLES
+from townsquare.access.service import Principal
 from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.db import transaction
 from townsquare.errors import Conflict, NotFound
 from townsquare.events import Event, body_of
-from townsquare.policy import service
+from townsquare.policy import publishing, service
 from townsquare.policy.loader import PolicyError
 from townsquare.policy.models import PolicyVersionRecord
 from townsquare.runtime import Runtime, build_runtime
@@ -52,6 +55,20 @@ def _author(client: TestClient) -> str:
     data = factories.account()
     assert client.post("/v1/accounts", json=data).status_code == 201
     return str(data["platform_id"])
+
+
+def _publish_with_two_people(rt: Runtime, area: str, version: int, state: str = "live") -> None:
+    """Publish through the two-person rule: publisher1 requests, publisher2 approves."""
+    for name in ("publisher1", "publisher2"):
+        seed_user(rt, name, ["policy_publisher"])
+    perms = ROLES["policy_publisher"]
+    with transaction(rt.sessions) as session:
+        service.sync_versions(session, rt)
+        requester = Principal(actor="user:publisher1", permissions=perms)
+        approval_id = publishing.request_publish(session, rt, requester, area, version, state, "measured").id
+    with transaction(rt.sessions) as session:
+        approver = Principal(actor="user:publisher2", permissions=perms)
+        assert approvals.decide(session, rt, approver, approval_id, True, "agreed").status == "approved"
 
 
 def test_startup_records_every_policy_and_text_bank_version_once(rt: Runtime) -> None:
@@ -191,8 +208,7 @@ def test_a_shadow_version_that_would_act_is_never_enforced(
 
 def test_published_states_survive_a_restart(rt: Runtime, settings: Settings) -> None:
     create_app(runtime=rt, keep_chain=False)
-    with transaction(rt.sessions) as session:
-        service.publish(session, rt, "hate_speech", 2, "live", actor="test", reason="measured in shadow")
+    _publish_with_two_people(rt, "hate_speech", 2)
     restarted = build_runtime(settings)
     try:
         create_app(runtime=restarted, keep_chain=False)
@@ -233,9 +249,7 @@ def test_refresh_applies_states_published_by_another_process(rt: Runtime, settin
     create_app(runtime=rt, keep_chain=False)
     other = build_runtime(settings)  # e.g. `townsquare policy publish` while the service runs
     try:
-        with transaction(other.sessions) as session:
-            service.sync_versions(session, other)
-            service.publish(session, other, "hate_speech", 2, "live", actor="cli:operator", reason="x")
+        _publish_with_two_people(other, "hate_speech", 2)
     finally:
         other.dispose()
     live = rt.policies.live("hate_speech")
@@ -249,7 +263,7 @@ def test_refresh_applies_states_published_by_another_process(rt: Runtime, settin
     assert live.version == 2
 
 
-def test_a_new_version_added_to_a_file_as_live_supersedes_the_recorded_one(
+def test_a_new_version_added_to_a_file_as_live_is_held_until_published_by_two_people(
     rt: Runtime, settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
     create_app(runtime=rt, keep_chain=False)  # records hate_speech v1 live, v2 shadow
@@ -265,19 +279,31 @@ def test_a_new_version_added_to_a_file_as_live_supersedes_the_recorded_one(
     try:
         with TestClient(create_app(runtime=restarted, keep_chain=False)) as c:
             c.headers["Authorization"] = f"Bearer {seed_admin(restarted)}"
-            states = {
-                v["version"]: v["state"] for v in c.get("/v1/policies").json() if v["area"] == "hate_speech"
-            }
-            decision = c.post("/v1/posts", json=factories.post(_author(c), BORDERLINE_HATE)).json()[
-                "decision"
-            ]
+
+            def states() -> dict[int, str]:
+                rows = c.get("/v1/policies").json()
+                return {v["version"]: v["state"] for v in rows if v["area"] == "hate_speech"}
+
+            def decide() -> dict[str, Any]:
+                body = factories.post(_author(c), BORDERLINE_HATE)
+                decision: dict[str, Any] = c.post("/v1/posts", json=body).json()["decision"]
+                return decision
+
+            # The database keeps the states it knows; the file's "live" v3 is held as a draft.
+            assert states() == {1: "live", 2: "shadow", 3: "draft"}
+            assert decide()["outcome"] == "no_violation"  # v1 still decides
+            _publish_with_two_people(restarted, "hate_speech", 3)
+            assert states() == {1: "retired", 2: "shadow", 3: "live"}
+            decision = decide()
     finally:
         restarted.dispose()
-    # The database keeps the states it knows (v2 stays in shadow); the new live version replaces v1.
-    assert states == {1: "retired", 2: "shadow", 3: "live"}
     assert (decision["policy"], decision["policy_version"]) == ("hate_speech", 3)
+    held = _events(restarted, "policy.version_held")
+    assert [(e["subject"]["id"], e["payload"]["file_state"]) for e in held] == [("hate_speech@3", "live")]
     published = _events(restarted, "policy.published")
-    assert [(e["subject"]["id"], e["payload"]["to"]) for e in published] == [("hate_speech@3", "live")]
+    assert [(e["subject"]["id"], e["payload"]["to"], e["payload"]["approved_by"]) for e in published] == [
+        ("hate_speech@3", "live", "user:publisher2")
+    ]
 
 
 def test_backtest_judges_each_post_in_its_authors_context(client: TestClient, rt: Runtime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from townsquare.cli import accounts, audit, db, policy
+from townsquare.cli import accounts, audit, db, policy, users
 from townsquare.cli.ingest import ingest
 from townsquare.cli.serve import demo, serve
 
@@ -18,6 +18,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(policy.app, name="policy")
+app.add_typer(users.app, name="users")
 app.command("ingest")(ingest)
 app.command("serve")(serve)
 app.command("demo")(demo)

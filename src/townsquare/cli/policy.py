@@ -1,13 +1,16 @@
-"""`townsquare policy`: list, publish and backtest policy versions."""
+"""`townsquare policy`: list, request publishing and backtest policy versions."""
 
 from __future__ import annotations
 
 import typer
 from rich.table import Table
 
+from townsquare.access.service import Principal
 from townsquare.cli.common import clean_errors, console, runtime
 from townsquare.db import transaction
-from townsquare.policy import service
+from townsquare.policy import publishing, service
+
+CLI_ACTOR = "cli:operator"
 
 app = typer.Typer(help="Versioned policies.", no_args_is_help=True)
 
@@ -34,10 +37,16 @@ def publish(
     state: str = typer.Option("live", help="draft | shadow | live | retired"),
     reason: str = typer.Option(..., help="Why (recorded in the event log)."),
 ) -> None:
-    """Move a version to a new state (an event)."""
+    """Request moving a version to a new state; a publisher approves it over the API (two-person rule)."""
+    operator = Principal(actor=CLI_ACTOR, permissions=frozenset())
     with runtime() as rt, transaction(rt.sessions) as session:
-        service.publish(session, rt, area, version, state, actor="cli:operator", reason=reason)
-    console.print(f"{area} v{version} is now {state}")
+        approval = publishing.request_publish(session, rt, operator, area, version, state, reason)
+        approval_id, expires = approval.id, approval.expires_at
+    console.print(f"approval #{approval_id} requested: publish {area} v{version} as {state}")
+    console.print(
+        f"a user holding policy:publish must approve it (POST /v1/approvals/{approval_id}/approve) "
+        f"before {expires:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @app.command("backtest")

@@ -22,10 +22,15 @@ from townsquare.content import bulk
 from townsquare.content.models import Post
 from townsquare.db import transaction
 from townsquare.demo.build import build_demo
+from townsquare.logging_setup import configure_logging
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime
 
 LOGINS_FILE = PROJECT_ROOT / "var" / "demo_logins.txt"
+LOG_LEVEL = typer.Option(
+    "warning",
+    help="Log level (debug, info, warning, error); info adds the access log, without query strings.",
+)
 
 
 def write_private(path: Path, text: str) -> None:
@@ -66,20 +71,23 @@ def _banner(
     console.print(f"Listening on {url}", highlight=False)
 
 
-def _run(rt: Runtime, host: str, port: int) -> None:
+def _run(rt: Runtime, host: str, port: int, log_level: str = "warning") -> None:
+    # Redacting filters on every logger and handler; access lines carry no query string or header.
+    log_config = configure_logging(log_level)
     app = create_app(runtime=rt)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_config=log_config, log_level=log_level)
 
 
 @clean_errors
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    log_level: str = LOG_LEVEL,
 ) -> None:
     """Run the HTTP service (migrations must be applied: `townsquare db upgrade`)."""
     rt = build_runtime(get_settings())
     _banner(host, port, rt)
-    _run(rt, host, port)
+    _run(rt, host, port, log_level)
 
 
 def load_demo(rt: Runtime, posts: int) -> None:
@@ -109,6 +117,7 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, help="Port to listen on."),
     posts: int = typer.Option(3000, help="How many demo posts to load into an empty database."),
+    log_level: str = LOG_LEVEL,
 ) -> None:
     """Migrate, load demo data (once) and run the service on the embedded SQLite database."""
     settings = get_settings()
@@ -117,4 +126,4 @@ def demo(
     load_demo(rt, posts)
     logins, token = demo_credentials(rt)
     _banner(host, port, rt, logins, token)
-    _run(rt, host, port)
+    _run(rt, host, port, log_level)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from townsquare import events
+from townsquare.access.protect import is_protected
 from townsquare.content.models import Account, Post
 from townsquare.enforcement.dsa import StatementInput, build_statement, make_puid
 from townsquare.enforcement.models import Action, Strike
@@ -41,6 +42,8 @@ class ActionRequest:
     strike_days: int | None = None  # None: no strike
     machine_detected: bool | None = None
     platform: str | None = None  # the platform's name, part of the PUID
+    protected: bool | None = None  # a protected subject (None: look it up); flagged in the event
+    approval_id: int | None = None  # the two-person approval that authorised it, if any
 
 
 def _automation(req: ActionRequest) -> tuple[bool, str]:
@@ -73,7 +76,8 @@ def _statement(req: ActionRequest, puid: str, now: datetime) -> dict[str, Any]:
     )
 
 
-def _validate(req: ActionRequest) -> None:
+def validate(req: ActionRequest) -> None:
+    """Refuse a request that cannot be applied (before anything is written)."""
     if req.action_type not in ACTIONS:
         raise Invalid(f"unknown action {req.action_type}", {"field": "action_type"})
     if req.action_type in ACCOUNT_ACTIONS and req.automated:
@@ -88,7 +92,7 @@ def _validate(req: ActionRequest) -> None:
 
 def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
     """Apply an action: record it with its statement of reasons, update state, issue any strike."""
-    _validate(req)
+    validate(req)
     target = "account" if req.action_type in ACCOUNT_ACTIONS else "post"
     puid = make_puid(target, f"{(req.post or req.account).platform_id}", req.platform)
     action = Action(
@@ -111,6 +115,8 @@ def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
     )
     session.add(action)
     _project(req, now)
+    protected = req.protected if req.protected is not None else is_protected(session, req.account)
+    extra: dict[str, Any] = {"approval": req.approval_id} if req.approval_id is not None else {}
     events.record(
         session,
         "action.applied",
@@ -126,6 +132,8 @@ def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
             "automated": req.automated,
             "source": req.source,
             "ends_at": events.iso(req.ends_at) if req.ends_at else None,
+            "protected": protected,
+            **extra,
         },
         # Matched spans are fragments of the user's text (a doxxed address, say): they are personal data.
         personal={"evidence": json.dumps(req.evidence[:5], ensure_ascii=False)} if req.evidence else None,
@@ -171,7 +179,16 @@ def _strike(session: Session, req: ActionRequest, action: Action, now: datetime)
     )
 
 
-def reverse(session: Session, action: Action, *, actor: str, reason: str, now: datetime) -> Action:
+def reverse(
+    session: Session,
+    action: Action,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    protected: bool | None = None,
+    approval_id: int | None = None,
+) -> Action:
     """Reverse an action (a new event, never an edit of the old one); its strike is removed."""
     if action.status != "active":
         raise Conflict(f"action is {action.status}, not active", {"field": "action"})
@@ -204,7 +221,12 @@ def reverse(session: Session, action: Action, *, actor: str, reason: str, now: d
         at=now,
         reason=reason,
         versions={"policy": f"{action.policy}@{action.policy_version}"},
-        payload={"puid": action.puid, "action": action.action_type},
+        payload={
+            "puid": action.puid,
+            "action": action.action_type,
+            "protected": is_protected(session, action.account) if protected is None else protected,
+            **({"approval": approval_id} if approval_id is not None else {}),
+        },
     )
     return action
 

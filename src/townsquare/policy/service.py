@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,13 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from townsquare import events
+from townsquare.access.alerts import raise_alert
 from townsquare.content.models import Post
-from townsquare.detection.textbanks import TextBankScorer
 from townsquare.enforcement.models import Strike
 from townsquare.enforcement.service import current_standing
 from townsquare.errors import Conflict, Invalid, NotFound
 from townsquare.events import Event
 from townsquare.flows import score
+from townsquare.policy import textbank_versions
 from townsquare.policy.engine import DecisionContext, evaluate
 from townsquare.policy.loader import Mode
 from townsquare.policy.models import PolicyVersionRecord
@@ -31,6 +31,7 @@ SYSTEM_ACTOR = "service:townsquare"
 def _record(
     session: Session, rt: Runtime, kind: str, area: str, version: int, digest: str, content: str, state: str
 ) -> bool:
+    """Record a version found in files (True when new); a recorded version must not have changed."""
     existing = session.scalar(
         select(PolicyVersionRecord).where(
             PolicyVersionRecord.kind == kind,
@@ -71,54 +72,55 @@ def _record(
     return True
 
 
-def _supersede(session: Session, rt: Runtime, area: str, version: int, state: str) -> None:
-    """A version first recorded as live (or shadow) retires the area's recorded one in that state."""
-    session.flush()
-    others = session.scalars(
-        select(PolicyVersionRecord).where(
-            PolicyVersionRecord.kind == "policy",
-            PolicyVersionRecord.area == area,
-            PolicyVersionRecord.state == state,
-            PolicyVersionRecord.version != version,
-        )
-    ).all()
-    if not others:
-        return
-    for other in others:
-        other.state = "retired"
+def _hold(session: Session, rt: Runtime, area: str, version: int, file_state: str) -> None:
+    """A new version that a file declares live or shadow, on a database that knows the area, waits as draft.
+
+    Editing a file is not publishing: the two-person rule applies to policy versions however they arrive.
+    """
+    now = rt.now()
     events.record(
         session,
-        "policy.published",
+        "policy.version_held",
         actor=SYSTEM_ACTOR,
         subject_type="policy",
         subject_id=f"{area}@{version}",
-        at=rt.now(),
-        reason=f"new version recorded from the policy file as {state}",
+        at=now,
+        reason=f"the policy file declares it {file_state}; publishing needs a second person",
         versions={"policy": f"{area}@{version}"},
-        payload={"from": None, "to": state, "retired": sorted(o.version for o in others)},
+        payload={"file_state": file_state, "state": "draft"},
     )
-
-
-def _bank_content(scorer: TextBankScorer) -> tuple[str, str]:
-    bank = scorer.bank
-    return bank.content_hash, json.dumps(bank.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    raise_alert(
+        session,
+        "policy_held",
+        f"policy {area} v{version} appeared in the files as {file_state}; it is held as draft "
+        "until it is published with a second person's approval",
+        actor=SYSTEM_ACTOR,
+        now=now,
+        subject=f"policy:{area}@{version}",
+        details={"area": area, "version": version, "file_state": file_state},
+    )
 
 
 def sync_versions(session: Session, rt: Runtime) -> None:
     """Record every policy and text-bank version found in files; apply the database's states to the runtime.
 
     A recorded version whose content changed is refused: versions are immutable, edits are new versions.
+    On a database that already knows an area (or bank), a new version never goes live by itself: a policy
+    version is held as draft and a bank version as proposed, until published with a second person.
     """
+    known = set(
+        session.scalars(
+            select(PolicyVersionRecord.area).where(PolicyVersionRecord.kind == "policy").distinct()
+        )
+    )
     for area in rt.policies.areas():
         for spec in rt.policies.versions(area):
-            new = _record(
-                session, rt, "policy", area, spec.version, spec.content_hash, spec.content, spec.state
-            )
-            if new and spec.state in ("live", "shadow"):
-                _supersede(session, rt, area, spec.version, spec.state)
-    for scorer in rt.scorers:
-        digest, content = _bank_content(scorer)
-        _record(session, rt, "textbank", scorer.bank.policy, scorer.bank.version, digest, content, "live")
+            held = area in known and spec.state in ("live", "shadow")
+            state = "draft" if held else spec.state
+            new = _record(session, rt, "policy", area, spec.version, spec.content_hash, spec.content, state)
+            if new and held:
+                _hold(session, rt, area, spec.version, spec.state)
+    textbank_versions.sync(session, rt)
     session.flush()
     rt.policies = rt.policies.with_states(_db_states(session))
     record_policy_set(session, rt, SYSTEM_ACTOR)
@@ -158,14 +160,26 @@ def _db_states(session: Session) -> dict[tuple[str, int], Any]:
 
 
 def refresh_states(session: Session, rt: Runtime) -> bool:
-    """Apply states published by another process (the CLI, another worker); True when any changed."""
-    states = _db_states(session)
+    """Apply policy states and live text banks changed by another process; True when any changed."""
+    rows = session.execute(
+        select(
+            PolicyVersionRecord.kind,
+            PolicyVersionRecord.area,
+            PolicyVersionRecord.version,
+            PolicyVersionRecord.state,
+        )
+    ).all()
+    states = {(area, version): state for kind, area, version, state in rows if kind == "policy"}
+    banks = [(area, version, state) for kind, area, version, state in rows if kind == "textbank"]
+    changed = False
+    if textbank_versions.stale(rt, banks):
+        changed = textbank_versions.apply_live(session, rt)
     policies = rt.policies
     current = {(a, s.version): s.state for a in policies.areas() for s in policies.versions(a)}
-    if all(current.get(key) == state for key, state in states.items()):
-        return False
-    rt.policies = policies.with_states(states)
-    return True
+    if any(current.get(key) != state for key, state in states.items()):
+        rt.policies = policies.with_states(states)
+        changed = True
+    return changed
 
 
 def list_versions(session: Session) -> list[dict[str, Any]]:
@@ -187,24 +201,48 @@ def list_versions(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def publish(
-    session: Session, rt: Runtime, area: str, version: int, state: str, *, actor: str, reason: str
-) -> None:
-    """Move a version to a new state; the previous live (or shadow) version of the area is retired."""
+def check_publish(session: Session, area: str, version: int, state: str) -> PolicyVersionRecord:
+    """The version to move, or the error publishing it would meet (so a request can be refused at once)."""
     if state not in STATES:
         raise Invalid(f"state must be one of {', '.join(STATES)}", {"field": "state"})
-    rows = list(
-        session.scalars(
-            select(PolicyVersionRecord).where(
-                PolicyVersionRecord.kind == "policy", PolicyVersionRecord.area == area
-            )
+    target = session.scalar(
+        select(PolicyVersionRecord).where(
+            PolicyVersionRecord.kind == "policy",
+            PolicyVersionRecord.area == area,
+            PolicyVersionRecord.version == version,
         )
     )
-    target = next((r for r in rows if r.version == version), None)
     if target is None:
         raise NotFound(f"policy {area} has no version {version}", {"field": "version"})
     if target.state == "retired" and state != "retired":
         raise Conflict("a retired version cannot be brought back; publish a new version", {"field": "state"})
+    if target.state == state:
+        raise Conflict(f"policy {area} v{version} is already {state}", {"field": "state"})
+    return target
+
+
+def publish(
+    session: Session,
+    rt: Runtime,
+    area: str,
+    version: int,
+    state: str,
+    *,
+    actor: str,
+    reason: str,
+    approval: dict[str, Any] | None = None,
+) -> None:
+    """Move a version to a new state; the previous live (or shadow) version of the area is retired.
+
+    Callers outside tests go through the two-person rule (`townsquare.policy.publishing`), which passes
+    the approval's id and approver to be recorded in the event.
+    """
+    target = check_publish(session, area, version, state)
+    rows = session.scalars(
+        select(PolicyVersionRecord).where(
+            PolicyVersionRecord.kind == "policy", PolicyVersionRecord.area == area
+        )
+    ).all()
     previous = target.state
     now = rt.now()
     if state in ("live", "shadow"):
@@ -224,7 +262,7 @@ def publish(
         at=now,
         reason=reason,
         versions={"policy": f"{area}@{version}"},
-        payload={"from": previous, "to": state, "content_hash": target.content_hash},
+        payload={"from": previous, "to": state, "content_hash": target.content_hash, **(approval or {})},
     )
     record_policy_set(session, rt, actor)
 

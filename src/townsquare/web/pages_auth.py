@@ -1,7 +1,167 @@
-"""Routes for pages auth (being built in this issue)."""
+"""The login, logout and password-change pages (server-rendered forms, no script).
+
+The login form has no session yet, so it is protected by a double-submit cookie: GET /login sets a
+random `ts_login_csrf` cookie and puts the same value in a hidden field, and POST /login accepts only
+when the two match (a cross-site page can neither read the cookie nor, with SameSite=Strict, send it).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+import secrets
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from townsquare.access import login, ratelimit
+from townsquare.access.api_auth import clear_session_cookie, set_session_cookie
+from townsquare.access.models import LoginSession
+from townsquare.access.permissions import Principal, public, signed_in, signed_in_form
+from townsquare.content.api import RT
+from townsquare.db import transaction
+from townsquare.errors import Invalid, TooManyRequests, TownsquareError
+from townsquare.runtime import Runtime
+from townsquare.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "ts_login_csrf"
+FormField = Annotated[str, Form(max_length=1024)]
+
+
+def _login_page(
+    request: Request, rt: Runtime, *, error: str = "", username: str = "", status: int = 200
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    resp = page(request, "login.html", status, login_csrf=token, error=error, username=username)
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        path="/login",
+        secure=rt.settings.cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return resp
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, rt: RT, _: Annotated[None, Depends(public)]) -> HTMLResponse:
+    return _login_page(request, rt)
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    rt: RT,
+    _: Annotated[None, Depends(public)],
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: FormField = "",
+    totp: Annotated[str, Form(max_length=16)] = "",
+    csrf_token: FormField = "",
+) -> Response:
+    if not _same(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
+        # 400, not 403: the form is stale or forged; nothing about the caller's rights is decided here.
+        return _login_page(request, rt, error="The form expired; please try again.", status=400)
+    if not username or not password:
+        return _login_page(
+            request, rt, error="Enter your username and password.", username=username, status=422
+        )
+    try:
+        ratelimit.check(request, username)
+    except TooManyRequests as exc:
+        resp = _login_page(request, rt, error=exc.message, username=username, status=429)
+        resp.headers.update(exc.headers or {})
+        return resp
+    with transaction(rt.sessions) as session:
+        result = login.attempt_login(
+            session, rt, username, password, totp or None, ratelimit.client_ip(request)
+        )
+    if result.error is not None or result.user is None:
+        error = result.error or Invalid("login failed")
+        return _login_page(request, rt, error=error.message, username=username, status=error.status)
+    target = "/password" if result.user.must_change_password else "/"
+    redirect = RedirectResponse(target, status_code=303)
+    set_session_cookie(redirect, rt, result.cookie, result.max_age)
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login", secure=rt.settings.cookie_secure, httponly=True)
+    return redirect
+
+
+@router.post("/logout")
+def logout_submit(
+    rt: RT, who: Annotated[Principal, Depends(signed_in_form(password_change=True))]
+) -> RedirectResponse:
+    if who.session_id is not None:
+        with transaction(rt.sessions) as session:
+            login.logout(session, rt, who.session_id, who.actor)
+    redirect = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(redirect, rt)
+    return redirect
+
+
+def _csrf_of(rt: Runtime, who: Principal) -> str:
+    if who.session_id is None:
+        return ""
+    with transaction(rt.sessions) as session:
+        row = session.get(LoginSession, who.session_id)
+        return row.csrf_token if row else ""
+
+
+def _password_page(
+    request: Request, rt: Runtime, who: Principal, *, error: str = "", status: int = 200
+) -> HTMLResponse:
+    forced = bool(getattr(request.state, "must_change_password", False))
+    return page(
+        request,
+        "password.html",
+        status,
+        principal=who,
+        csrf_token=_csrf_of(rt, who),
+        forced=forced,
+        error=error,
+    )
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_form(
+    request: Request, rt: RT, who: Annotated[Principal, Depends(signed_in(password_change=True))]
+) -> HTMLResponse:
+    return _password_page(request, rt, who)
+
+
+@router.post("/password", response_class=HTMLResponse)
+def password_submit(
+    request: Request,
+    rt: RT,
+    who: Annotated[Principal, Depends(signed_in_form(password_change=True))],
+    current_password: FormField = "",
+    new_password: FormField = "",
+    confirm_password: FormField = "",
+) -> Response:
+    try:
+        ratelimit.check(request, f"password:{who.username}")
+        if not current_password or not new_password:
+            raise Invalid("fill in the current and the new password", {"field": "new_password"})
+        if new_password != confirm_password:
+            raise Invalid("the new password and its confirmation differ", {"field": "confirm_password"})
+        with transaction(rt.sessions) as session:
+            login.change_password(
+                session,
+                rt,
+                who.user_id,
+                current_password,
+                new_password,
+                actor=who.actor,
+                keep_session=who.session_id,
+            )
+    except TownsquareError as exc:
+        resp = _password_page(request, rt, who, error=exc.message, status=exc.status)
+        resp.headers.update(exc.headers or {})
+        return resp
+    return RedirectResponse("/", status_code=303)

@@ -1,0 +1,18 @@
+"""Shared API parameter types: ids and version numbers bounded to what the database columns hold."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path
+
+MAX_ROW_ID = 2**63 - 1  # BIGINT: a larger id would overflow the driver (a 500 instead of a 404)
+MAX_VERSION = 2**31 - 1  # INTEGER version columns
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id")]
+Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number")]
+
+# Documented on routes whose change may wait for a second person instead of happening at once.
+PENDING: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Needs a second person: the body is the pending approval"}
+}
