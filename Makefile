@@ -16,7 +16,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,semantic]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
 demo: $(STAMP)  ## migrate, load demo data, start the service on embedded SQLite
@@ -53,6 +53,8 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## throughput and latency; JSON under bench/results/
 	$(PY) bench/ingest.py
+	$(PY) bench/ingest.py --models fast --out bench/results/ingest-models.json
+	$(PY) bench/detection.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

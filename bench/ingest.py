@@ -55,6 +55,8 @@ from townsquare.config import PROJECT_ROOT
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "ingest.json"
 TARGET_BATCH_POSTS_PER_S = 2000
+# With every fast model in the loop the detection issue asks for 1,500 posts/s in batches.
+TARGET_BATCH_POSTS_PER_S_MODELS = 1500
 TARGET_SINGLE_P99_MS = 50
 DEFAULTS = {
     "single": 2000,
@@ -67,6 +69,11 @@ DEFAULTS = {
 }
 QUICK = {"single": 50, "batches": 1, "batch_size": 50, "warmup": 20, "threads": 2, "concurrent": 40}
 HTTP_PHASES = ("single_http", "batch_http", "concurrent_http")
+SIGNALS = {
+    "off": "text banks only",
+    "fast": "text banks and every fast model (hate, abuse, threat, misinformation, scam, spam, claims)",
+    "cascade": "text banks, every fast model and the semantic tier",
+}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -94,6 +101,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--no-stages", action="store_true", help="skip the in-process stage timings")
     add("--profile", action="store_true", help="also cProfile the in-process paths (.pstats next to --out)")
     add("--keep", action="store_true", help="keep the temporary folder (databases, the service's log)")
+    add(
+        "--models",
+        choices=("off", "fast", "cascade"),
+        default="off",
+        help="signals: text banks only (off), plus every fast model (fast), plus the semantic tier (cascade)",
+    )
     args = p.parse_args(argv)
     base = {**DEFAULTS, **(QUICK if args.quick else {})}
     for key in DEFAULTS:
@@ -192,6 +205,9 @@ def stages(args: argparse.Namespace, plan: Plan, workdir: Path, url: str, token:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark in a temporary folder (removed afterwards unless --keep); the result document."""
     now = datetime.now(UTC)
+    # The service subprocess and the in-process stages read these like any deployment would.
+    os.environ["TOWNSQUARE_MODELS_ENABLED"] = "false" if args.models == "off" else "true"
+    os.environ["TOWNSQUARE_SEMANTIC"] = "true" if args.models == "cascade" else "false"
     load_start = load_average()
     plan = make_plan(args, now)
     workdir = Path(tempfile.mkdtemp(prefix="townsquare-bench-"))
@@ -233,7 +249,8 @@ def _params(args: argparse.Namespace, plan: Plan, http: HttpRun) -> dict[str, An
         "data_dir": str(args.data_dir),
         "accounts": http.accounts,
         "corpus_posts": len(plan.corpus.posts),
-        "signals": "text banks only",
+        "signals": SIGNALS[args.models],
+        "models": args.models,
     }
 
 
@@ -290,6 +307,7 @@ def build_result(
     """The JSON document (stable keys)."""
     expected = sum(t.created for t in (http.warm, http.single.tally, http.batch.tally, http.concurrent.tally))
     p99 = http.single.latency_ms()["p99"]
+    target = TARGET_BATCH_POSTS_PER_S if args.models == "off" else TARGET_BATCH_POSTS_PER_S_MODELS
     return {
         "benchmark": "ingest",
         "timestamp": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -307,10 +325,10 @@ def build_result(
         "stages_us_per_post": stage,
         "ratios": _ratios(http, stage),
         "targets": {
-            "batch_posts_per_s": TARGET_BATCH_POSTS_PER_S,
+            "batch_posts_per_s": target,
             "single_p99_ms": TARGET_SINGLE_P99_MS,
             "met": {
-                "batch_posts_per_s": http.batch.posts_per_s >= TARGET_BATCH_POSTS_PER_S,
+                "batch_posts_per_s": http.batch.posts_per_s >= target,
                 "single_p99_ms": bool(http.single.latencies) and p99 <= TARGET_SINGLE_P99_MS,
             },
         },

@@ -42,6 +42,12 @@ class Clock:
         self.now += timedelta(**kwargs)
 
 
+@pytest.fixture(autouse=True)
+def _text_banks_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI runs read the environment: keep them on text banks too, like the `settings` fixture."""
+    monkeypatch.setenv("TOWNSQUARE_MODELS_ENABLED", "false")
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated database to copy (SQLite) or truncate (PostgreSQL) for each test."""
@@ -99,6 +105,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         checkpoint_log_path=tmp_path / "keys" / "checkpoints.jsonl",
         data_dir=tmp_path / "no-datasets",
         public_url="http://testserver",
+        # The core suites decide on text banks alone, so their expectations do not move when the
+        # models are retrained; tests/detection turns the models on.
+        models_enabled=False,
     )
 
 

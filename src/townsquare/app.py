@@ -19,6 +19,7 @@ from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
 from townsquare.content import api as content_api
 from townsquare.db import transaction
+from townsquare.detection import api as detection_api
 from townsquare.enforcement import api as enforcement_api
 from townsquare.errors import error_body, install_error_handlers
 from townsquare.policy import api as policy_api
@@ -113,6 +114,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=rt.settings.max_body_bytes)
     routers = (
         content_api.router,
+        detection_api.router,
         enforcement_api.router,
         policy_api.router,
         audit_api.router,

@@ -24,6 +24,19 @@ class Settings(BaseSettings):
     policies_dir: Path = Field(default=PROJECT_ROOT / "policies")
     textbanks_dir: Path = Field(default=PROJECT_ROOT / "textbanks")
     elections_file: Path = Field(default=PROJECT_ROOT / "elections.yaml")
+    models_dir: Path = Field(
+        default=PROJECT_ROOT / "models", description="Trained model artifacts (`townsquare models train`)."
+    )
+    claims_dir: Path = Field(
+        default=PROJECT_ROOT / "claims", description="The library of known false claims."
+    )
+    models_enabled: bool = Field(
+        default=True, description="Score posts with the trained models; false leaves the text banks alone."
+    )
+    semantic: bool = Field(
+        default=True,
+        description="Use the semantic tier (MiniLM) when the `semantic` extra and its artifact exist.",
+    )
     signing_key_path: Path = Field(
         default=PROJECT_ROOT / "var" / "keys" / "checkpoint.ed25519",
         description="Ed25519 private key for chain checkpoints; keep it outside the database.",

@@ -58,6 +58,11 @@ class Invalid(TownsquareError):
     error = "invalid"
 
 
+class Unavailable(TownsquareError):
+    status = 503
+    error = "unavailable"
+
+
 class TooManyRequests(TownsquareError):
     status = 429
     error = "rate_limited"

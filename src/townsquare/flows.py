@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from townsquare import events
 from townsquare.content.models import Account, Post
 from townsquare.detection.base import Signal
+from townsquare.detection.classify import signals as classifier_signals
+from townsquare.detection.language import UNDETERMINED
 from townsquare.detection.models import SignalRecord
 from townsquare.detection.textbanks import scan_all
 from townsquare.enforcement import service as enforcement
@@ -36,9 +38,41 @@ class Reach:
     source: str = "voluntary"  # voluntary | notice | trusted_flagger
 
 
-def score(rt: Runtime, text: str) -> list[Signal]:
-    """Every scorer's signals for one text (text banks for now)."""
-    return scan_all(rt.scorers, text)
+@dataclass
+class Detection:
+    """What the scorers found in one text, and its language (given by the platform or detected)."""
+
+    signals: list[Signal]
+    language: str | None
+
+
+def detect(
+    rt: Runtime,
+    texts: Sequence[str],
+    languages: Sequence[str | None] | None = None,
+    high_reach: Sequence[bool] | None = None,
+) -> list[Detection]:
+    """Text banks and the trained models for a batch of texts (the models score the batch at once).
+
+    A language the platform sent is kept; a missing one is detected (`und` when it cannot be told,
+    which counts as unknown, not as non-English).
+    """
+    given = list(languages) if languages is not None else [None] * len(texts)
+    results = rt.classifier.classify(texts, given, high_reach) if rt.classifier is not None else None
+    out = []
+    for i, text in enumerate(texts):
+        sigs = scan_all(rt.scorers, text)
+        lang = given[i]
+        if results is not None:
+            sigs.extend(classifier_signals(results[i]))
+            lang = lang or (results[i].language if results[i].language != UNDETERMINED else None)
+        out.append(Detection(sigs, lang))
+    return out
+
+
+def score(rt: Runtime, text: str, language: str | None = None) -> list[Signal]:
+    """Every scorer's signals for one text."""
+    return detect(rt, [text], [language])[0].signals
 
 
 def context(
@@ -232,6 +266,10 @@ def decide_post(
     The batch ingest path does the same through `content.writer` with bulk inserts.
     """
     rescored = signals is None
+    if signals is None:
+        found = detect(rt, [post.text], [post.language], [_high_reach(post, reach)])[0]
+        signals = found.signals
+        post.language = post.language or found.language
     p = plan(rt, post.text, context(rt, post.author, post.language, strikes, reach), signals)
     if rescored:
         for row in signal_rows(p.signals, post.version, rt.now()):
@@ -249,6 +287,11 @@ def decide_post(
         if action is not None and area:
             strikes[area] = strikes.get(area, 0) + 1
     return verdict, action
+
+
+def _high_reach(post: Post, reach: Reach) -> bool:
+    """Posts the semantic tier re-scores whatever the fast tier said: wide audiences or fast spread."""
+    return post.author.follower_count >= 50_000 or reach.views >= 10_000 or reach.velocity >= 1_000
 
 
 def stored_signals(session: Session, post: Post) -> list[Signal]:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from townsquare.audit import load_or_create_key
 from townsquare.config import Settings
 from townsquare.db import make_engine, make_sessionmaker
+from townsquare.detection.classify import Classifier
+from townsquare.detection.loading import load_classifier
 from townsquare.detection.textbanks import TextBankScorer, load_textbanks
 from townsquare.policy.loader import PolicySet, load_election_calendar, load_policies
 from townsquare.policy.schema import ElectionCalendar
@@ -35,6 +37,7 @@ class Runtime:
     policies: PolicySet
     calendar: ElectionCalendar
     clock: Callable[[], datetime] = utcnow
+    classifier: Classifier | None = None
     _key: Ed25519PrivateKey | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,7 +54,10 @@ class Runtime:
 
     def scorer_thresholds(self) -> dict[str, float | None]:
         """Each scorer's validated auto threshold, which policies may not undercut."""
-        return {s.name: s.auto_threshold for s in self.scorers}
+        out = {s.name: s.auto_threshold for s in self.scorers}
+        if self.classifier is not None:
+            out.update(self.classifier.validated_thresholds())
+        return out
 
     def dispose(self) -> None:
         """Close database connections."""
@@ -62,7 +68,11 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow)
     """Load text banks, policies and the election calendar and connect to the database."""
     banks = load_textbanks(settings.textbanks_dir)
     scorers = [TextBankScorer(bank) for bank in banks.values()]
-    policies = load_policies(settings.policies_dir, {s.name: s.auto_threshold for s in scorers})
+    classifier = load_classifier(settings) if settings.models_enabled else None
+    validated: dict[str, float | None] = {s.name: s.auto_threshold for s in scorers}
+    if classifier is not None:
+        validated.update(classifier.validated_thresholds())
+    policies = load_policies(settings.policies_dir, validated)
     engine = make_engine(settings.database_url)
     return Runtime(
         settings=settings,
@@ -72,4 +82,5 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow)
         policies=policies,
         calendar=load_election_calendar(settings.elections_file),
         clock=clock,
+        classifier=classifier,
     )

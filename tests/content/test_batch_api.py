@@ -173,15 +173,15 @@ def test_crash_mid_batch_stores_nothing(
     crashing: TestClient, rt: Runtime, author: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"n": 0}
-    real_score = flows.score
+    real_plan = flows.plan
 
-    def score_then_crash(runtime: Runtime, text: str) -> Any:
+    def plan_then_crash(runtime: Runtime, text: str, *args: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 5:
             raise RuntimeError("scorer fell over")
-        return real_score(runtime, text)
+        return real_plan(runtime, text, *args)
 
-    monkeypatch.setattr(flows, "score", score_then_crash)
+    monkeypatch.setattr(flows, "plan", plan_then_crash)
     posts = [f.post(author, SCAM if i % 2 else BENIGN) for i in range(10)]
     before = _counts(rt)
 

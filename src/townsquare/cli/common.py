@@ -12,6 +12,9 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from townsquare.config import Settings, get_settings
+from townsquare.detection.artifacts import ArtifactError
+from townsquare.detection.claims import ClaimsError
+from townsquare.detection.training.datasets import DatasetMissing
 from townsquare.errors import TownsquareError
 from townsquare.runtime import Runtime, build_runtime
 
@@ -35,6 +38,8 @@ def clean_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except TownsquareError as exc:
             fail(exc.message + (f" ({exc.detail})" if exc.detail else ""))
+        except (ArtifactError, ClaimsError, DatasetMissing) as exc:
+            fail(str(exc))
         except (ValueError, OSError) as exc:
             fail(str(exc))
         except SQLAlchemyError as exc:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from townsquare.cli import accounts, audit, db, policy, users
+from townsquare.cli import accounts, audit, db, models, policy, users
+from townsquare.cli.classify import classify
 from townsquare.cli.ingest import ingest
 from townsquare.cli.serve import demo, serve
 
@@ -19,6 +20,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(policy.app, name="policy")
 app.add_typer(users.app, name="users")
+app.add_typer(models.app, name="models")
+app.command("classify")(classify)
 app.command("ingest")(ingest)
 app.command("serve")(serve)
 app.command("demo")(demo)

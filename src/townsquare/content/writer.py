@@ -31,6 +31,7 @@ class NewPost:
     data: PostCreate
     author: Account
     plan: flows.Plan | None = None
+    language: str | None = None  # as sent, or detected when the platform sent none
 
 
 def _post_row(item: NewPost, parents: dict[str, Post], now: datetime) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def _post_row(item: NewPost, parents: dict[str, Post], now: datetime) -> dict[st
         "platform_id": d.platform_id,
         "author_id": item.author.id,
         "text": d.text,
-        "language": d.language,
+        "language": item.language or d.language,
         "created_at": d.created_at,
         "reply_to_id": parent.id if parent is not None else None,
         "quote_of_id": quoted.id if quoted is not None else None,
@@ -64,7 +65,7 @@ def _created_event(session: Session, item: NewPost, actor: str, now: datetime) -
         at=now,
         payload={
             "author": item.author.platform_id,
-            "language": d.language,
+            "language": item.language or d.language,
             "created_at": events.iso(d.created_at),
             "reply_to": d.reply_to,
             "quote_of": d.quote_of,
@@ -82,10 +83,17 @@ def _plan_all(
     actor: str,
     now: datetime,
 ) -> None:
-    for item in items:
+    found = flows.detect(
+        rt,
+        [i.data.text for i in items],
+        [i.data.language for i in items],
+        [i.author.follower_count >= 50_000 for i in items],
+    )
+    for item, det in zip(items, found, strict=True):
         own = strikes.setdefault(item.author.id, {})
-        ctx = flows.context(rt, item.author, item.data.language, own, flows.Reach())
-        item.plan = p = flows.plan(rt, item.data.text, ctx)
+        item.language = det.language
+        ctx = flows.context(rt, item.author, det.language, own, flows.Reach())
+        item.plan = p = flows.plan(rt, item.data.text, ctx, det.signals)
         # A strike issued by this post counts for the author's next post in the same batch.
         area = flows.strike_issued(p)
         if area:
@@ -147,7 +155,7 @@ def write(
                 "post_id": pid,
                 "version": 1,
                 "text": i.data.text,
-                "language": i.data.language,
+                "language": i.language or i.data.language,
                 "recorded_at": now,
             }
             for i, pid in zip(items, post_ids, strict=True)

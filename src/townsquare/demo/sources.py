@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
+from townsquare.datafiles import dict_rows, plain_rows
+
 SAMPLE_FILE = Path(__file__).with_name("sample_posts.txt")
 MAX_TEXT = 2000
 # Within a category, how often each dataset is drawn (unlisted sources weigh 0.5).
@@ -46,23 +48,9 @@ _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 _WORDY = re.compile(r"[^\W_]{2}")  # at least two letters or digits in a row
 
 
-def _dict_rows(path: Path, delimiter: str = ",", raw: bool = False) -> Iterator[dict[str, str]]:
-    """Rows of a headed file; raw=True for the TSVs whose quote characters are part of the text."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        if raw:
-            yield from csv.DictReader(fh, delimiter=delimiter, quoting=csv.QUOTE_NONE)
-        else:
-            yield from csv.DictReader(fh, delimiter=delimiter)
-
-
-def _plain_rows(path: Path) -> Iterator[list[str]]:
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        yield from csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-
-
 def _davidson(d: Path) -> Iterator[tuple[str, str]]:
     names = {"0": "hate", "1": "offensive", "2": "benign"}
-    for row in _dict_rows(d / "labeled_data.csv"):
+    for row in dict_rows(d / "labeled_data.csv"):
         yield names[row["class"]], row["tweet"]
 
 
@@ -77,10 +65,10 @@ def _tweeteval(d: Path, positive: str) -> Iterator[tuple[str, str]]:
 
 def _olid(d: Path) -> Iterator[tuple[str, str]]:
     names = {"NOT": "benign", "OFF": "offensive"}
-    for row in _dict_rows(d / "olid-training-v1.0.tsv", "\t", raw=True):
+    for row in dict_rows(d / "olid-training-v1.0.tsv", "\t", raw=True):
         yield names[row["subtask_a"]], row["tweet"]
-    gold = {row["id"]: row["label"] for row in _dict_rows(d / "labels-levela.csv")}
-    for row in _dict_rows(d / "testset-levela.tsv", "\t", raw=True):
+    gold = {row["id"]: row["label"] for row in dict_rows(d / "labels-levela.csv")}
+    for row in dict_rows(d / "testset-levela.tsv", "\t", raw=True):
         yield names[gold[row["id"]]], row["tweet"]
 
 
@@ -88,33 +76,33 @@ _DETOKENIZE = re.compile(r" ([.,!?;:]|'s|'re|'m|'ll|'ve|'d)(?=\s|$)")
 
 
 def _stormfront(d: Path) -> Iterator[tuple[str, str]]:
-    for row in _dict_rows(d / "stormfront_sentences.csv"):
+    for row in dict_rows(d / "stormfront_sentences.csv"):
         if row["label"] == "hate":  # forum "noHate" sentences read oddly out of context
             yield "hate", _DETOKENIZE.sub(r"\1", row["text"]).replace(" n't", "n't")
 
 
 def _sms_spam(d: Path) -> Iterator[tuple[str, str]]:
-    for row in _plain_rows(d / "SMSSpamCollection"):
+    for row in plain_rows(d / "SMSSpamCollection"):
         if len(row) >= 2:
             yield ("spam" if row[0] == "spam" else "benign"), row[1]
 
 
 def _smishing(d: Path) -> Iterator[tuple[str, str]]:
     names = {"ham": "benign", "spam": "spam", "smishing": "scam"}
-    for row in _dict_rows(d / "Dataset_5971.csv"):
+    for row in dict_rows(d / "Dataset_5971.csv"):
         yield names[row["LABEL"].strip().lower()], row["TEXT"]
 
 
 def _youtube(d: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(d.glob("Youtube*.csv")):
-        for row in _dict_rows(path):
+        for row in dict_rows(path):
             yield ("spam" if row["CLASS"].strip() == "1" else "benign"), row["CONTENT"]
 
 
 def _liar(d: Path) -> Iterator[tuple[str, str]]:
     names = {"pants-fire": "election_misinfo", "false": "election_misinfo", "true": "benign"}
     for split in ("train", "valid", "test"):
-        for row in _plain_rows(d / f"{split}.tsv"):
+        for row in plain_rows(d / f"{split}.tsv"):
             if len(row) > 3 and "elections" in row[3].split(",") and row[1] in names:
                 text = re.sub(r"^Says (that )?", "", row[2])
                 yield names[row[1]], text[:1].upper() + text[1:]
@@ -122,18 +110,18 @@ def _liar(d: Path) -> Iterator[tuple[str, str]]:
 
 def _constraint(d: Path) -> Iterator[tuple[str, str]]:
     for split in ("train", "valid", "test"):
-        for row in _dict_rows(d / f"{split}.tsv", "\t", raw=True):
+        for row in dict_rows(d / f"{split}.tsv", "\t", raw=True):
             yield ("health_misinfo" if row["label"] == "fake" else "benign"), row["tweet"]
 
 
 def _coaid(d: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(d.glob("*/Claim*COVID-19.csv")):
-        for row in _dict_rows(path):
+        for row in dict_rows(path):
             yield ("health_misinfo" if "Fake" in path.name else "benign"), row["title"].strip('"“” ')
 
 
 def _infodemic(d: Path) -> Iterator[tuple[str, str]]:
-    for row in _dict_rows(d / "covid19_infodemic_english_data.tsv", "\t", raw=True):
+    for row in dict_rows(d / "covid19_infodemic_english_data.tsv", "\t", raw=True):
         grade = row["q2_label"][:2]
         if grade in ("4_", "5_", "1_", "2_"):
             yield ("health_misinfo" if grade in ("4_", "5_") else "benign"), row["text"]

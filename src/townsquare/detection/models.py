@@ -23,7 +23,7 @@ class SignalRecord(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     post_version: Mapped[int] = mapped_column(Integer)
     scorer: Mapped[str] = mapped_column(String(64))
-    scorer_version: Mapped[str] = mapped_column(String(32))
+    scorer_version: Mapped[str] = mapped_column(String(64))
     policy: Mapped[str | None] = mapped_column(String(64), nullable=True)
     score: Mapped[float] = mapped_column(Float)
     label: Mapped[str | None] = mapped_column(String(64), nullable=True)

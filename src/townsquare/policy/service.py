@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -124,6 +125,48 @@ def sync_versions(session: Session, rt: Runtime) -> None:
     session.flush()
     rt.policies = rt.policies.with_states(_db_states(session))
     record_policy_set(session, rt, SYSTEM_ACTOR)
+    record_model_set(session, rt)
+
+
+def record_model_set(session: Session, rt: Runtime) -> None:
+    """Record the detection model versions in use; a change from the last recorded set alerts auditors.
+
+    Model artifacts arrive as files deployed by an operator, who can already act as anyone on the
+    server; what the tools can do is make every change visible: the versions (with checksums) are an
+    event, and a replacement of models that were in use raises an auditor alert.
+    """
+    if rt.classifier is None:
+        return
+    versions = rt.classifier.versions()
+    digest = hashlib.sha256(events.canonical_json(versions).encode()).hexdigest()[:16]
+    last = session.scalar(
+        select(Event).where(Event.type == "models.set_active").order_by(Event.id.desc()).limit(1)
+    )
+    if last is not None and last.subject_id == digest:
+        return
+    if any(d.type == "models.set_active" and d.subject_id == digest for d in events.pending(session)):
+        return
+    now = rt.now()
+    events.record(
+        session,
+        "models.set_active",
+        actor=SYSTEM_ACTOR,
+        subject_type="modelset",
+        subject_id=digest,
+        at=now,
+        versions=versions,
+        payload={"models_dir": str(rt.settings.models_dir), "previous": last.subject_id if last else None},
+    )
+    if last is not None:
+        raise_alert(
+            session,
+            "models_changed",
+            "the detection model versions in use changed; check that the new artifacts were reviewed",
+            actor=SYSTEM_ACTOR,
+            now=now,
+            subject=f"modelset:{digest}",
+            details={"versions": versions, "previous": last.subject_id},
+        )
 
 
 def record_policy_set(session: Session, rt: Runtime, actor: str) -> None:

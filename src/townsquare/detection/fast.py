@@ -1,0 +1,136 @@
+"""The fast tier at run time: every head's weights in one matrix, scored in one sparse product.
+
+All heads read the same feature rows, so a batch is featurised once and `X @ W` gives every head's
+margin at once. Binary heads turn margins into calibrated probabilities (Platt); the multi-class
+target head uses a softmax. Evidence for a flagged text is the words whose features pushed its
+margin up the most.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from townsquare.detection.artifacts import ArtifactError, Manifest, load_arrays, read_manifest
+from townsquare.detection.features import Featurizer, model_text, tokenize
+
+FEATURES_FILE = "fast/features.npz"
+
+
+@dataclass(frozen=True)
+class Head:
+    """One trained head: its place in the weight matrix and how to read its margins."""
+
+    name: str
+    version: str
+    kind: str  # binary | multiclass
+    classes: tuple[str, ...]
+    columns: tuple[int, ...]  # columns of the shared weight matrix
+    threshold: float | None
+    auto_threshold: float | None
+    platt: tuple[float, float] | None
+    meta: dict[str, Any]
+
+
+def load_featurizer(models_dir: Path, manifest: Manifest) -> Featurizer:
+    """The shared featurizer with its trained idf weights."""
+    if FEATURES_FILE not in manifest.files:
+        raise ArtifactError(f"{models_dir / FEATURES_FILE} is not in the manifest")
+    arrays, meta = load_arrays(models_dir / FEATURES_FILE, manifest.files[FEATURES_FILE])
+    return Featurizer(int(meta["n_features"]), idf=arrays["idf"].astype(np.float32))
+
+
+class FastTier:
+    """Loads every fast head listed in the manifest and scores batches of texts."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+        self.manifest = read_manifest(models_dir)
+        self.featurizer = load_featurizer(models_dir, self.manifest)
+        n = self.featurizer.n_features
+        heads: dict[str, Head] = {}
+        blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        col = 0
+        for file in sorted(f for f in self.manifest.files if f.startswith("fast/") and f != FEATURES_FILE):
+            arrays, meta = load_arrays(models_dir / file, self.manifest.files[file])
+            weights = arrays["weights"]
+            k = weights.shape[0]
+            blocks.append((arrays["cols"], weights, arrays["intercept"]))
+            cal = meta.get("calibration")
+            heads[meta["name"]] = Head(
+                name=meta["name"],
+                version=self.manifest.version_of(meta["name"], file),
+                kind=meta["kind"],
+                classes=tuple(meta["classes"]),
+                columns=tuple(range(col, col + k)),
+                threshold=meta.get("threshold"),
+                auto_threshold=meta.get("auto_threshold"),
+                platt=(cal["a"], cal["b"]) if cal else None,
+                meta=meta,
+            )
+            col += k
+        self.W = np.zeros((n, col), dtype=np.float32)
+        self.bias = np.zeros(col, dtype=np.float32)
+        start = 0
+        for cols, weights, intercept in blocks:
+            k = weights.shape[0]
+            self.W[cols, start : start + k] = weights.T
+            self.bias[start : start + k] = intercept
+            start += k
+        self.heads = heads
+
+    def features(self, texts: Sequence[str]) -> csr_matrix:
+        """The shared feature rows of a batch."""
+        return self.featurizer.transform(texts)
+
+    def margins(self, X: csr_matrix) -> np.ndarray:
+        """Every head's raw margin for every row (n x outputs)."""
+        return np.asarray(X @ self.W) + self.bias
+
+    def probabilities(self, margins: np.ndarray) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per head: (n,) for binary heads, (n, classes) for multi-class."""
+        out: dict[str, np.ndarray] = {}
+        for head in self.heads.values():
+            m = margins[:, list(head.columns)]
+            if head.kind == "binary":
+                a, b = head.platt or (1.0, 0.0)
+                out[head.name] = 1.0 / (1.0 + np.exp(-(a * m[:, 0] + b)))
+            else:
+                z = np.exp(m - m.max(axis=1, keepdims=True))
+                out[head.name] = z / z.sum(axis=1, keepdims=True)
+        return out
+
+    def score(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Featurise and score a batch."""
+        return self.probabilities(self.margins(self.features(texts)))
+
+    def evidence(self, text: str, head: str, top: int = 3) -> list[dict[str, Any]]:
+        """The words whose features raised `head`'s margin the most for this text."""
+        col = self.heads[head].columns[-1]
+        f = self.featurizer
+        row = f.transform([text])
+        value = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+        toks = tokenize(model_text(text))
+        ids = [f._word_ids(t).tolist() for t in toks]
+        bigrams = [f._h(f"b:{a} {b}") for a, b in zip(toks, toks[1:], strict=False)]
+        occurrences = Counter(i for group in ids for i in group) + Counter(bigrams) + Counter(bigrams)
+        w = self.W[:, col]
+
+        def part(i: int) -> float:
+            return value.get(i, 0.0) * float(w[i]) / occurrences[i]
+
+        scores: dict[str, float] = defaultdict(float)
+        for pos, tok in enumerate(toks):
+            scores[tok] += sum(part(i) for i in ids[pos])
+            if pos < len(bigrams):
+                scores[tok] += part(bigrams[pos])
+            if pos > 0:
+                scores[tok] += part(bigrams[pos - 1])
+        best = [(t, s) for t, s in sorted(scores.items(), key=lambda kv: -kv[1]) if s > 0][:top]
+        return [{"kind": "term", "match": t, "weight": round(s, 4)} for t, s in best]

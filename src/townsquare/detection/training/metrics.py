@@ -1,0 +1,160 @@
+"""Quality measures for the model card: per-class precision/recall/F1, ROC-AUC, calibration, thresholds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+
+AUTO_PRECISION = 0.95
+AUTO_MIN_FLAGGED = 50
+WILSON_Z = 1.959963984540054  # two-sided 95%
+
+
+def wilson_lower(successes: int, n: int, z: float = WILSON_Z) -> float:
+    """Lower bound of the Wilson score interval for a binomial proportion."""
+    if n == 0:
+        return 0.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / denom
+
+
+def wilson_interval(successes: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """The Wilson score interval (lower, upper)."""
+    if n == 0:
+        return 0.0, 1.0
+    lo = wilson_lower(successes, n, z)
+    hi = 1 - wilson_lower(n - successes, n, z)
+    return lo, hi
+
+
+def auto_threshold(y: np.ndarray, p: np.ndarray) -> float | None:
+    """The lowest threshold whose flagged set has Wilson-95% precision >= 0.95 over >= 50 examples.
+
+    Candidates are the distinct scores themselves (flagging is `score >= threshold`); None when no
+    threshold qualifies, and then the scorer never acts alone.
+    """
+    order = np.argsort(-p, kind="stable")
+    ys, ps = y[order], p[order]
+    tp = np.cumsum(ys == 1)
+    best: float | None = None
+    i = 0
+    n = len(ps)
+    while i < n:
+        j = i
+        while j + 1 < n and ps[j + 1] == ps[i]:
+            j += 1  # ties flag together
+        flagged = j + 1
+        if flagged >= AUTO_MIN_FLAGGED and wilson_lower(int(tp[j]), flagged) >= AUTO_PRECISION:
+            best = float(ps[i])
+        i = j + 1
+    return best
+
+
+def best_f1_threshold(
+    parts: Sequence[tuple[np.ndarray, np.ndarray]], weights: Sequence[float] | None = None
+) -> tuple[float, float]:
+    """The threshold with the best weighted mean macro-F1 over (y, p) validation sets.
+
+    Each dataset counts by its weight (equally by default), so a large dataset cannot set the
+    operating point for all the others; macro-F1 (both classes) keeps a dataset that is mostly
+    positive from pulling the threshold down to "flag everything". A set with one class only
+    (ordinary posts, all negative) counts by its accuracy, so flagging everyday posts costs.
+    Returns (threshold, mean score).
+    """
+    grid = np.round(np.arange(0.02, 0.985, 0.01), 2)
+    w = np.ones(len(parts)) if weights is None else np.asarray(weights, dtype=float)
+    scores = np.zeros(len(grid))
+    for (y, p), wi in zip(parts, w, strict=True):
+        if len(np.unique(y)) == 2:
+            scores += wi * np.array([f1_score(y, p >= t, average="macro", zero_division=0) for t in grid])
+        else:  # a one-class set (ordinary posts, all negative): the share it gets right
+            scores += wi * np.array([float(np.mean((p >= t) == y)) for t in grid])
+    scores /= max(float(w.sum()), 1e-12)
+    i = int(np.argmax(scores))
+    return float(grid[i]), float(scores[i])
+
+
+def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
+    """Calibration table: for each probability bin, count, mean predicted and observed positive rate."""
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1], right=False), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        mask = idx == b
+        n = int(mask.sum())
+        out.append(
+            {
+                "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                "n": n,
+                "mean_predicted": round(float(p[mask].mean()), 4) if n else None,
+                "observed": round(float(y[mask].mean()), 4) if n else None,
+            }
+        )
+    return out
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """ECE: the count-weighted mean gap between predicted and observed rates over the bins."""
+    total = len(y)
+    ece = 0.0
+    for row in reliability(y, p, bins):
+        if row["n"]:
+            ece += row["n"] / total * abs(row["mean_predicted"] - row["observed"])
+    return round(ece, 4)
+
+
+def binary_report(y: np.ndarray, p: np.ndarray, threshold: float, classes: Sequence[str]) -> dict[str, Any]:
+    """Per-class precision/recall/F1, macro-F1, ROC-AUC and calibration at an operating threshold."""
+    pred = (p >= threshold).astype(int)
+    prec, rec, f1, sup = precision_recall_fscore_support(y, pred, labels=[0, 1], zero_division=0)
+    per_class = {
+        classes[i]: {
+            "precision": round(float(prec[i]), 4),
+            "recall": round(float(rec[i]), 4),
+            "f1": round(float(f1[i]), 4),
+            "support": int(sup[i]),
+        }
+        for i in range(2)
+    }
+    auc = roc_auc_score(y, p) if len(set(y.tolist())) == 2 else float("nan")
+    return {
+        "threshold": threshold,
+        "n": len(y),
+        "per_class": per_class,
+        "macro_f1": round(float(np.mean(f1)), 4),
+        "roc_auc": round(float(auc), 4),
+        "ece": expected_calibration_error(y, p),
+        "reliability": reliability(y, p),
+    }
+
+
+def multiclass_report(y: np.ndarray, proba: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """Per-class precision/recall/F1, macro-F1 and one-vs-rest ROC-AUC for a multi-class head."""
+    pred = proba.argmax(axis=1)
+    labels = list(range(len(classes)))
+    prec, rec, f1, sup = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    try:
+        auc = roc_auc_score(y, proba, multi_class="ovr", labels=labels)
+    except ValueError:
+        auc = float("nan")
+    return {
+        "n": len(y),
+        "per_class": {
+            c: {
+                "precision": round(float(prec[i]), 4),
+                "recall": round(float(rec[i]), 4),
+                "f1": round(float(f1[i]), 4),
+                "support": int(sup[i]),
+            }
+            for i, c in enumerate(classes)
+        },
+        "macro_f1": round(float(np.mean(f1)), 4),
+        "roc_auc": round(float(auc), 4),
+    }

@@ -1,0 +1,49 @@
+"""Fixtures for the detection tests: the committed models, the shared datasets, a models-on client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TOKEN, seed_admin
+from townsquare.app import create_app
+from townsquare.config import PROJECT_ROOT, Settings
+from townsquare.runtime import Runtime, build_runtime
+
+MODELS = PROJECT_ROOT / "models"
+CLAIMS = PROJECT_ROOT / "claims"
+DATA = Path(os.environ.get("TOWNSQUARE_DATA_DIR", str(PROJECT_ROOT.parent / "shared" / "datasets")))
+
+
+def need_datasets() -> None:
+    """Skip (a failure under CI=true) when the shared datasets are not on this machine."""
+    if not DATA.is_dir():
+        pytest.skip(f"the shared datasets are not at {DATA}")
+
+
+@pytest.fixture
+def models_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The test settings with the committed models turned on."""
+    monkeypatch.setenv("TOWNSQUARE_MODELS_ENABLED", "true")
+    return settings.model_copy(update={"models_enabled": True, "models_dir": MODELS, "claims_dir": CLAIMS})
+
+
+@pytest.fixture
+def models_rt(models_settings: Settings, clock: object) -> Iterator[Runtime]:
+    """A runtime that scores with the trained models."""
+    runtime = build_runtime(models_settings, clock=clock)  # type: ignore[arg-type]
+    yield runtime
+    runtime.dispose()
+
+
+@pytest.fixture
+def models_client(models_rt: Runtime) -> Iterator[TestClient]:
+    """An admin HTTP client on a models-on runtime."""
+    seed_admin(models_rt)
+    app = create_app(runtime=models_rt, keep_chain=False)
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        yield c
