@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner, Result
 
 from townsquare.access import service as access
 from townsquare.access.models import StaffUser
@@ -170,6 +171,27 @@ def anon(rt: Runtime) -> Iterator[TestClient]:
     app = create_app(runtime=rt, keep_chain=False)
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    """Run `townsquare ...` against this test's database and key files (the CLI reads the environment)."""
+    from townsquare.cli.main import app as cli_app
+    from townsquare.config import get_settings
+
+    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("TOWNSQUARE_SIGNING_KEY_PATH", str(settings.signing_key_path))
+    monkeypatch.setenv("TOWNSQUARE_CHECKPOINT_LOG_PATH", str(settings.checkpoint_log_path))
+    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(cli_app, list(args))
+
+    yield invoke
+    get_settings.cache_clear()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

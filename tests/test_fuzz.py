@@ -16,11 +16,13 @@ import os
 import time
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import hypothesis
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
@@ -32,14 +34,15 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from tests.conftest import BACKEND, seed_admin, seed_user
+from tests.conftest import BACKEND, Clock, seed_admin, seed_user
 from tests.fixtures import factories
 from townsquare.access import service as access
 from townsquare.access.models import ApiToken
 from townsquare.access.roles import ROLES
 from townsquare.app import create_app
+from townsquare.config import Settings
 from townsquare.db import transaction
-from townsquare.runtime import Runtime
+from townsquare.runtime import Runtime, build_runtime
 
 RESULTS = (
     Path(__file__).resolve().parents[1]
@@ -367,7 +370,16 @@ def print_summary(summary: dict[str, Any]) -> None:
             print(f"  {count:3} x {problem}")
 
 
-def test_no_operation_returns_a_server_error_for_any_role(rt: Runtime) -> None:
+@pytest.fixture
+def models_rt(settings: Settings, clock: Clock) -> Iterator[Runtime]:
+    """A runtime with the trained models on, so the classify API is fuzzed as it really runs."""
+    runtime = build_runtime(settings.model_copy(update={"models_enabled": True}), clock=clock)
+    yield runtime
+    runtime.dispose()
+
+
+def test_no_operation_returns_a_server_error_for_any_role(models_rt: Runtime) -> None:
+    rt = models_rt
     started = time.perf_counter()
     recorder = CrashRecorder(create_app(runtime=rt, keep_chain=False))
     schema = schemathesis.openapi.from_asgi("/openapi.json", recorder)

@@ -24,8 +24,9 @@ from townsquare.enforcement import api as enforcement_api
 from townsquare.errors import error_body, install_error_handlers
 from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
+from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
-from townsquare.web import pages_audit, pages_auth
+from townsquare.web import pages_audit, pages_auth, pages_review
 from townsquare.web.render import WEB, page
 
 
@@ -115,6 +116,7 @@ def create_app(
     routers = (
         content_api.router,
         detection_api.router,
+        review_api.router,
         enforcement_api.router,
         policy_api.router,
         audit_api.router,
@@ -125,6 +127,7 @@ def create_app(
         api_freeze.router,
         pages_auth.router,
         pages_audit.router,
+        pages_review.router,
     )
     for router in routers:
         app.include_router(router)

@@ -24,6 +24,18 @@ class Settings(BaseSettings):
     policies_dir: Path = Field(default=PROJECT_ROOT / "policies")
     textbanks_dir: Path = Field(default=PROJECT_ROOT / "textbanks")
     elections_file: Path = Field(default=PROJECT_ROOT / "elections.yaml")
+    queues_file: Path = Field(default=PROJECT_ROOT / "queues.yaml", description="Review queues and routing.")
+    case_lock_minutes: float = Field(default=10.0, gt=0, description="How long taking a case locks it.")
+    second_review_rate: float = Field(
+        default=0.05, ge=0, le=1, description="Share of human decisions re-checked by a second reviewer."
+    )
+    automation_qa_rate: float = Field(
+        default=0.02, ge=0, le=1, description="Share of automated actions sampled for human QA."
+    )
+    qa_precision_target: float = Field(
+        default=0.9, gt=0, le=1, description="Live precision below which a policy's automation pauses."
+    )
+    qa_min_samples: int = Field(default=20, ge=1, description="QA decisions needed before pausing.")
     models_dir: Path = Field(
         default=PROJECT_ROOT / "models", description="Trained model artifacts (`townsquare models train`)."
     )

@@ -21,6 +21,7 @@ from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.policy.engine import Decision, DecisionContext, PolicyEvaluation, decide
 from townsquare.policy.models import Verdict
+from townsquare.review import intake
 from townsquare.runtime import Runtime
 
 ENGINE_ACTOR = "service:policy-engine"
@@ -92,6 +93,7 @@ def context(
         report_reasons=tuple(reach.report_reasons),
         election_period=bool(rt.calendar.active(now.date())),
         language=language,
+        paused=rt.paused,
     )
 
 
@@ -286,6 +288,9 @@ def decide_post(
         area = strike_issued(p)
         if action is not None and area:
             strikes[area] = strikes.get(area, 0) + 1
+    if p.live.outcome != "no_violation":
+        session.flush()
+        intake.from_decision(session, rt, post, verdict.id, p.live, action.id if action else None)
     return verdict, action
 
 

@@ -19,6 +19,7 @@ from townsquare.detection.loading import load_classifier
 from townsquare.detection.textbanks import TextBankScorer, load_textbanks
 from townsquare.policy.loader import PolicySet, load_election_calendar, load_policies
 from townsquare.policy.schema import ElectionCalendar
+from townsquare.review.queues import Router, load_queues
 
 
 def utcnow() -> datetime:
@@ -36,8 +37,10 @@ class Runtime:
     scorers: list[TextBankScorer]
     policies: PolicySet
     calendar: ElectionCalendar
+    router: Router
     clock: Callable[[], datetime] = utcnow
     classifier: Classifier | None = None
+    paused: frozenset[str] = frozenset()  # automation pauses, refreshed from the database per request
     _key: Ed25519PrivateKey | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,4 +86,5 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow)
         calendar=load_election_calendar(settings.elections_file),
         clock=clock,
         classifier=classifier,
+        router=load_queues(settings.queues_file),
     )

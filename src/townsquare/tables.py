@@ -7,6 +7,7 @@ from townsquare.db import Base
 from townsquare.detection import models as detection_models
 from townsquare.enforcement import models as enforcement_models
 from townsquare.policy import models as policy_models
+from townsquare.review import models as review_models
 
 __all__ = [
     "access_models",
@@ -17,4 +18,5 @@ __all__ = [
     "enforcement_models",
     "events",
     "policy_models",
+    "review_models",
 ]

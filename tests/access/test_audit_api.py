@@ -5,20 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from tests.conftest import Clock, seed_user
 from tests.fixtures import audit_events as ae
 from tests.fixtures import factories
 from townsquare.app import create_app
 from townsquare.audit_query import CSV_COLUMNS
-from townsquare.cli.main import app as cli_app
-from townsquare.config import Settings, get_settings
 from townsquare.runtime import Runtime
 
 SECRET_TEXT = "my private diary entry number 4711 about the lake"
@@ -253,20 +251,6 @@ def test_events_show_protected_and_insider_risk_flags(client: TestClient, rt: Ru
     assert busy["flags"] == ["protected", "insider_risk"]
     peer = _events(client, actor="user:peer0", limit=1)["events"][0]  # type: ignore[index]
     assert peer["flags"] == []
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
-    """Run `townsquare ...` against this test's database and key files."""
-    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TOWNSQUARE_SIGNING_KEY_PATH", str(settings.signing_key_path))
-    monkeypatch.setenv("TOWNSQUARE_CHECKPOINT_LOG_PATH", str(settings.checkpoint_log_path))
-    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(cli_app, list(args))
-    get_settings.cache_clear()
 
 
 def test_cli_audit_events_exports_csv_with_filters(cli: Callable[..., Result], rt: Runtime) -> None:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from tests.conftest import Clock, seed_user
 from tests.fixtures import audit_events as ae
 from tests.fixtures import factories
 from townsquare.access import insider
 from townsquare.access.models import Alert, StaffAccountLink, StaffUser
-from townsquare.cli.main import app as cli_app
-from townsquare.config import Settings, get_settings
 from townsquare.content.models import Account
 from townsquare.db import transaction
 from townsquare.events import Event
@@ -128,20 +125,6 @@ def test_alerts_are_not_raised_twice_in_one_window(client: TestClient, rt: Runti
         assert (alert.kind, alert.recipient_role, alert.subject) == ("insider_risk", "auditor", "user:busy")
         raised = session.scalar(select(func.count(Event.id)).where(Event.type == "alert.raised"))
         assert raised == 1
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
-    """Run `townsquare ...` against this test's database and key files."""
-    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TOWNSQUARE_SIGNING_KEY_PATH", str(settings.signing_key_path))
-    monkeypatch.setenv("TOWNSQUARE_CHECKPOINT_LOG_PATH", str(settings.checkpoint_log_path))
-    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(cli_app, list(args))
-    get_settings.cache_clear()
 
 
 def test_cli_audit_alerts_raises_and_lists_alerts(

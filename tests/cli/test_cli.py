@@ -4,43 +4,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from tests.conftest import seed_user
 from tests.fixtures import factories
 from townsquare.app import create_app
-from townsquare.cli.main import app
 from townsquare.config import Settings, get_settings
 from townsquare.runtime import Runtime, build_runtime
 
 SCAM = "Send 0.1 BTC and get 1 BTC back, limited time!"
 BORDERLINE_HATE = "They are subhuman."  # no violation under hate_speech v1, review under v2
 Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    """Run `townsquare ...` against this test's database and key files."""
-    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TOWNSQUARE_SIGNING_KEY_PATH", str(settings.signing_key_path))
-    monkeypatch.setenv("TOWNSQUARE_CHECKPOINT_LOG_PATH", str(settings.checkpoint_log_path))
-    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-    get_settings.cache_clear()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args))
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def _clean(result: Result, code: int) -> None:

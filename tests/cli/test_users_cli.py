@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from townsquare.access.models import StaffUser
 from townsquare.access.service import principal_for_token, verify_password
-from townsquare.cli.main import app
-from townsquare.config import Settings, get_settings
 from townsquare.db import transaction
 from townsquare.runtime import Runtime
 
@@ -20,21 +18,9 @@ Cli = Callable[..., Result]
 
 
 @pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    """Run `townsquare users ...` against this test's database."""
-    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TOWNSQUARE_SIGNING_KEY_PATH", str(settings.signing_key_path))
-    monkeypatch.setenv("TOWNSQUARE_CHECKPOINT_LOG_PATH", str(settings.checkpoint_log_path))
-    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-    get_settings.cache_clear()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, ["users", *args])
-
-    yield invoke
-    get_settings.cache_clear()
+def cli(cli: Cli) -> Cli:
+    """The shared CLI runner, inside `townsquare users`."""
+    return lambda *args: cli("users", *args)
 
 
 def _ok(result: Result) -> str:

@@ -97,6 +97,25 @@ def require(permission: str) -> Callable[..., Principal]:
     return dependency
 
 
+def require_form(permission: str) -> Callable[..., Principal]:
+    """Like require, for HTML form posts: the session's CSRF token comes as the `csrf_token` field."""
+    if permission not in ALL_PERMISSIONS:
+        raise ValueError(f"unknown permission {permission}")
+
+    def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        csrf_token: Annotated[str, Form()] = "",
+    ) -> Principal:
+        principal = authenticate(request, credentials, csrf_form=csrf_token)
+        _admit(request, principal, permission, password_change=False)
+        principal.need(permission)
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
 def signed_in(*, password_change: bool = False) -> Callable[..., Principal]:
     """A dependency for self-service routes: any valid credential, no particular permission.
 

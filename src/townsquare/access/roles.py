@@ -7,6 +7,7 @@ POSTS_WRITE = "posts:write"
 ACCOUNTS_WRITE = "accounts:write"
 REPORTS_WRITE = "reports:write"
 CLASSIFY = "classify"
+NOTIFICATIONS_READ = "notifications:read"
 # Reading moderation material
 POSTS_READ = "posts:read"
 ACCOUNTS_READ = "accounts:read"
@@ -24,6 +25,7 @@ ACTION_BAN = "action:ban"
 ACTION_REINSTATE = "action:reinstate"
 ACTION_PROTECTED = "action:protected"
 BULK_DECIDE = "bulk:decide"
+AUTOMATION_PAUSE = "automation:pause"
 APPEALS_DECIDE = "appeals:decide"
 COUNCIL_VOTE = "council:vote"
 # Policy and detection configuration
@@ -55,6 +57,7 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
         ACCOUNTS_WRITE,
         REPORTS_WRITE,
         CLASSIFY,
+        NOTIFICATIONS_READ,
         POSTS_READ,
         ACCOUNTS_READ,
         ACTIONS_READ,
@@ -70,6 +73,7 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
         ACTION_REINSTATE,
         ACTION_PROTECTED,
         BULK_DECIDE,
+        AUTOMATION_PAUSE,
         APPEALS_DECIDE,
         COUNCIL_VOTE,
         POLICY_EDIT,
@@ -112,16 +116,28 @@ _SENIOR = _MODERATOR | {
     BULK_DECIDE,
     APPROVALS_VIEW,
     ACCOUNTS_TAG,
+    AUTOMATION_PAUSE,
 }
 
 ROLES: dict[str, frozenset[str]] = {
     "platform": frozenset(
-        {POSTS_WRITE, ACCOUNTS_WRITE, REPORTS_WRITE, CLASSIFY, POSTS_READ, ACCOUNTS_READ, ACTIONS_READ}
+        {
+            POSTS_WRITE,
+            ACCOUNTS_WRITE,
+            REPORTS_WRITE,
+            CLASSIFY,
+            NOTIFICATIONS_READ,
+            POSTS_READ,
+            ACCOUNTS_READ,
+            ACTIONS_READ,
+        }
     ),
     "triage": frozenset(_TRIAGE),
     "moderator": frozenset(_MODERATOR),
     "senior_moderator": frozenset(_SENIOR),
-    "election_integrity": frozenset(_MODERATOR | {ACTION_PROTECTED, BULK_DECIDE, APPROVALS_VIEW}),
+    "election_integrity": frozenset(
+        _MODERATOR | {ACTION_PROTECTED, BULK_DECIDE, APPROVALS_VIEW, AUTOMATION_PAUSE}
+    ),
     "appeals_reviewer": frozenset(_READ | {APPEALS_DECIDE, ACTION_REINSTATE}),
     "council_member": frozenset(_READ | {COUNCIL_VOTE}),
     "policy_editor": frozenset(
@@ -135,6 +151,7 @@ ROLES: dict[str, frozenset[str]] = {
             AUDIT_EXPORT,
             AUDIT_CHECKPOINT,
             ALERTS_READ,
+            QUEUE_VIEW,
             TRANSPARENCY_EXPORT,
             USERS_READ,
             APPROVALS_VIEW,

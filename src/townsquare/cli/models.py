@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -69,3 +70,19 @@ def evaluate(
         mark = "[green]met[/green]" if bar["met"] else f"[red]missed by {abs(bar['gap'] or 0):.4f}[/red]"
         console.print(f"{bar['tier']:8} {bar['name']}: {bar['value']} ({bar['op']} {bar['target']}) {mark}")
     console.print(f"wrote {target / CARD} and {quality}")
+
+
+@app.command("export-labels")
+@clean_errors
+def export_labels(
+    output: Path = typer.Option(..., "--output", "-o", help="JSONL file to write."),
+    since: datetime = typer.Option(None, help="Only decisions from this time on (ISO 8601)."),
+) -> None:
+    """Write every human decision on a post as a labelled example for the next training run."""
+    from townsquare.cli.common import runtime
+    from townsquare.db import transaction
+    from townsquare.review.labels import write_jsonl
+
+    with runtime() as rt, transaction(rt.sessions) as session, output.open("w", encoding="utf-8") as fh:
+        n = write_jsonl(session, fh, since.replace(tzinfo=since.tzinfo or UTC) if since else None)
+    console.print(f"wrote {n} labelled examples to {output}")

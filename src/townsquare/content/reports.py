@@ -14,6 +14,7 @@ from townsquare.enforcement import service as enforcement
 from townsquare.errors import Conflict, Invalid
 from townsquare.policy.engine import OUTCOME_RANK, decide
 from townsquare.policy.service import refresh_states
+from townsquare.review import reports as review_reports
 from townsquare.runtime import Runtime
 
 
@@ -62,6 +63,9 @@ def create_report(session: Session, rt: Runtime, data: ReportCreate, actor: str)
     result: dict[str, Any] = {"report_id": report.id, "subject": data.subject, "reason": data.reason}
     if isinstance(subject, Post) and subject.status != "deleted":
         result["decision"] = _redecide(session, rt, subject, data.source)
+    if not (isinstance(subject, Post) and subject.status == "deleted"):
+        case = review_reports.fold_report(session, rt, report, subject, data.source)
+        result["case_id"] = case.id
     return result
 
 

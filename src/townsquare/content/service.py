@@ -19,6 +19,7 @@ from townsquare.enforcement.models import Action
 from townsquare.errors import Conflict, Invalid
 from townsquare.policy.models import Verdict
 from townsquare.policy.service import refresh_states
+from townsquare.review import intake
 from townsquare.runtime import Runtime
 
 
@@ -277,4 +278,6 @@ def record_metrics(session: Session, rt: Runtime, batch: MetricsBatch, actor: st
             at=rt.now(),
             payload={"snapshots": stored[:1000], "count": len(stored)},
         )
+        session.flush()
+        intake.reprioritise_posts(session, rt, {posts[str(pid)].id for pid, _ in stored})
     return {"stored": len(stored), "repeated": repeated, "rejected": rejected}

@@ -21,6 +21,7 @@ from townsquare.content.schemas import PostCreate
 from townsquare.detection.models import SignalRecord
 from townsquare.enforcement.models import Action
 from townsquare.policy.models import Verdict
+from townsquare.review import intake
 from townsquare.runtime import Runtime
 
 
@@ -182,10 +183,34 @@ def write(
     if shadow_rows:
         session.execute(insert(Verdict).execution_options(render_nulls=True), shadow_rows)
     actions = _enforce(session, rt, items, post_ids, live_ids)
+    _open_cases(session, rt, items, post_ids, live_ids, actions)
     return [
         flows.decision_view({**row, "id": vid}, actions.get(vid))
         for row, vid in zip(live_rows, live_ids, strict=True)
     ]
+
+
+def _open_cases(
+    session: Session,
+    rt: Runtime,
+    items: list[NewPost],
+    post_ids: list[int],
+    verdict_ids: list[int],
+    actions: dict[int, Action],
+) -> None:
+    """Review cases for the posts that need a person (most posts need none, and cost nothing here)."""
+    todo = [
+        (i, pid, vid)
+        for i, pid, vid in zip(items, post_ids, verdict_ids, strict=True)
+        if i.plan and i.plan.live.outcome != "no_violation"
+    ]
+    if not todo:
+        return
+    posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_([t[1] for t in todo])))}
+    for item, pid, vid in todo:
+        assert item.plan is not None
+        action = actions.get(vid)
+        intake.from_decision(session, rt, posts[pid], vid, item.plan.live, action.id if action else None)
 
 
 def _enforce(

@@ -12,7 +12,8 @@ Per area (`evaluate`):
    action (suspend, ban) is never automated: the content action applied is "remove" and the reason
    "account_action_needs_human" tells enforcement to open a review for the account action. An author
    already banned gets "remove" instead of another account action.
-4. A candidate "action" becomes "review" when automation is disabled, the language is known and not
+4. A candidate "action" becomes "review" when automation is disabled or paused (by QA or a person's kill
+   switch), the language is known and not
    English (our models are English-only), the author is protected, or the post has high reach and the
    content action goes beyond reduce_reach. Each such gate adds its reason to any review outcome.
 
@@ -55,6 +56,7 @@ class DecisionContext:
     report_reasons: Sequence[str] = ()
     election_period: bool = False
     language: str | None = None  # ISO 639-1 ("en", "en-GB"); None when unknown
+    paused: frozenset[str] = frozenset()  # policies whose automation is paused; "*" pauses all
 
 
 @dataclass(frozen=True)
@@ -184,11 +186,13 @@ def _high_reach(policy: PolicyVersion, ctx: DecisionContext) -> bool:
     )
 
 
-def _gates(policy: PolicyVersion, ctx: DecisionContext, content_action: str) -> list[str]:
+def _gates(area: str, policy: PolicyVersion, ctx: DecisionContext, content_action: str) -> list[str]:
     """Reasons that keep this post from automated action; each names why a human must look."""
     gates = []
     if not policy.automation.enabled:
         gates.append("automation_disabled")
+    if "*" in ctx.paused or area in ctx.paused:
+        gates.append("automation_paused")
     if _non_english(ctx.language):
         gates.append("non_english:review")
     if ctx.author_protected and policy.context.protected_author == "review":
@@ -228,7 +232,7 @@ def evaluate(spec: VersionSpec, signals: Iterable[Signal], ctx: DecisionContext)
         reasons.append("author_already_banned")
     # Automation never suspends or bans; the most it does alongside a proposed account action is remove.
     content_action = "remove" if proposed in ACCOUNT_ACTIONS else proposed
-    gates = _gates(policy, ctx, content_action)
+    gates = _gates(spec.area, policy, ctx, content_action)
     if outcome == "action" and gates:
         outcome = "review"
     action: str | None = None

@@ -23,6 +23,7 @@ from townsquare.policy import textbank_versions
 from townsquare.policy.engine import DecisionContext, evaluate
 from townsquare.policy.loader import Mode
 from townsquare.policy.models import PolicyVersionRecord
+from townsquare.review.pauses import active_pauses
 from townsquare.runtime import Runtime
 
 STATES = ("draft", "shadow", "live", "retired")
@@ -221,6 +222,10 @@ def refresh_states(session: Session, rt: Runtime) -> bool:
     current = {(a, s.version): s.state for a in policies.areas() for s in policies.versions(a)}
     if any(current.get(key) != state for key, state in states.items()):
         rt.policies = policies.with_states(states)
+        changed = True
+    paused = active_pauses(session)  # a kill switch pulled in another process applies here at once
+    if paused != rt.paused:
+        rt.paused = paused
         changed = True
     return changed
 

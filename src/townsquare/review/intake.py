@@ -1,0 +1,248 @@
+"""How cases open: from the engine's verdicts, from reports (folded into one case per subject), from
+samples of human and automated decisions, and from escalation. Every opening is an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare import events
+from townsquare.content import repository as repo
+from townsquare.content.models import Account, Post
+from townsquare.policy.engine import Decision, PolicyEvaluation
+from townsquare.review import duplicates
+from townsquare.review.models import OPEN_STATES, Case
+from townsquare.review.priority import PriorityInputs, priority
+from townsquare.review.queues import Facts
+from townsquare.runtime import Runtime
+
+ACTOR = "service:review"
+# Engine reasons that explain why a post needs a person, most specific first.
+ROUTE_REASONS = (
+    "non_english:review",
+    "protected_author:review",
+    "high_reach:review",
+    "automation_disabled",
+    "automation_paused",
+    "reports:review",
+    "score>=review_threshold",
+)
+CHECK_KINDS = ("second_review", "automation_qa", "escalation")
+
+
+@dataclass
+class Opening:
+    """Everything a new case needs."""
+
+    kind: str
+    opened_reason: str
+    account: Account
+    post: Post | None = None
+    reasons: list[str] = field(default_factory=list)
+    policy: str | None = None
+    proposed_action: str | None = None
+    severity: str = "medium"
+    score: float = 0.0
+    scorer: str | None = None
+    verdict_id: int | None = None
+    action_id: int | None = None
+    parent_case_id: int | None = None
+    excluded: list[int] = field(default_factory=list)
+
+
+def sampled(rate: float, key: str) -> bool:
+    """A deterministic draw: the same item is always in or out of a sample of this rate."""
+    if rate <= 0:
+        return False
+    value = int(hashlib.sha256(f"townsquare-sample:{key}".encode()).hexdigest()[:12], 16) / 16**12
+    return value < rate
+
+
+def _reach(session: Session, case: Case, now: datetime) -> tuple[int, float]:
+    if case.post_id is None:
+        return 0, 0.0
+    return repo.reach(session, case.post_id, now)
+
+
+def refresh_priority(session: Session, rt: Runtime, case: Case) -> None:
+    """Recompute a case's priority from what is known now (views, velocity, reports, waiting time)."""
+    now = rt.now()
+    views, velocity = _reach(session, case, now)
+    independent = int((case.brigading or {}).get("independent", case.report_count - _trusted(case)))
+    inputs = PriorityInputs(
+        severity=case.severity,
+        score=case.score,
+        independent_reports=max(independent, 0),
+        trusted_reports=_trusted(case),
+        views=views,
+        velocity=velocity,
+        followers=case.account.follower_count,
+        hours_waiting=max((now - case.opened_at).total_seconds() / 3600, 0.0),
+        check=case.kind in CHECK_KINDS,
+    )
+    case.priority, case.priority_inputs = priority(inputs)
+
+
+def reprioritise_posts(session: Session, rt: Runtime, post_ids: set[int]) -> int:
+    """New view counts change the expected harm: recompute the open cases of these posts."""
+    if not post_ids:
+        return 0
+    cases = session.scalars(select(Case).where(Case.post_id.in_(post_ids), Case.state.in_(OPEN_STATES))).all()
+    for case in cases:
+        refresh_priority(session, rt, case)
+    return len(cases)
+
+
+def _trusted(case: Case) -> int:
+    return int((case.brigading or {}).get("trusted", 1 if case.trusted_flagger else 0))
+
+
+def _facts(session: Session, rt: Runtime, case: Case) -> Facts:
+    now = rt.now()
+    views, velocity = _reach(session, case, now)
+    return Facts(
+        kind=case.kind,
+        policy=case.policy,
+        scorer=case.scorer,
+        language=case.post.language if case.post else None,
+        views=views,
+        velocity=velocity,
+        followers=case.account.follower_count,
+        protected=case.account.protected,
+        report_reasons=tuple(case.report_reasons),
+        election_period=bool(rt.calendar.active(now.date())),
+        trusted_flagger=case.trusted_flagger,
+    )
+
+
+def route(session: Session, rt: Runtime, case: Case) -> None:
+    """Put the case in the queue its rules say (escalations always go to the first rule's queue)."""
+    case.queue = rt.router.route(_facts(session, rt, case))
+
+
+def existing(
+    session: Session, subject_type: str, post: Post | None, account: Account, kind: str
+) -> Case | None:
+    """The open case of this kind on this subject, if any (new signals and reports fold into it)."""
+    q = select(Case).where(Case.kind == kind, Case.state.in_(OPEN_STATES), Case.subject_type == subject_type)
+    q = q.where(Case.post_id == post.id) if post is not None else q.where(Case.account_id == account.id)
+    return session.scalars(q.order_by(Case.id).limit(1)).first()
+
+
+def open_case(session: Session, rt: Runtime, o: Opening) -> Case:
+    """Open a case (or fold into the open one of the same kind on the same subject)."""
+    subject_type = "post" if o.post is not None else "account"
+    found = existing(session, subject_type, o.post, o.account, o.kind) if o.kind not in CHECK_KINDS else None
+    if found is not None:
+        _fold(found, o)
+        refresh_priority(session, rt, found)
+        route(session, rt, found)
+        return found
+    case = Case(
+        subject_type=subject_type,
+        post=o.post,
+        account=o.account,
+        post_version=o.post.version if o.post is not None else None,
+        kind=o.kind,
+        queue="general",
+        state="open",
+        opened_reason=o.opened_reason,
+        reasons=list(o.reasons),
+        policy=o.policy,
+        proposed_action=o.proposed_action,
+        severity=o.severity,
+        score=o.score,
+        scorer=o.scorer,
+        verdict_id=o.verdict_id,
+        action_id=o.action_id,
+        parent_case_id=o.parent_case_id,
+        excluded_reviewers=list(o.excluded),
+        opened_at=rt.now(),
+        report_reasons=[],
+    )
+    session.add(case)
+    session.flush([case])
+    refresh_priority(session, rt, case)
+    route(session, rt, case)
+    if o.post is not None and o.kind in ("review", "automation_qa"):
+        duplicates.assign_group(session, case, o.post.text)
+    events.record(
+        session,
+        "case.opened",
+        actor=ACTOR,
+        subject_type="case",
+        subject_id=case.id,
+        at=case.opened_at,
+        reason=o.opened_reason,
+        payload={
+            "kind": case.kind,
+            "queue": case.queue,
+            "subject": o.post.platform_id if o.post is not None else o.account.platform_id,
+            "subject_type": subject_type,
+            "policy": case.policy,
+            "priority": round(case.priority, 4),
+            "dup_group": case.dup_group,
+        },
+    )
+    return case
+
+
+def _fold(case: Case, o: Opening) -> None:
+    """A later signal on the same subject: keep the strongest policy and score, add the reasons."""
+    if o.score > case.score or case.policy is None:
+        case.policy, case.score, case.scorer = o.policy or case.policy, o.score, o.scorer or case.scorer
+        case.severity, case.proposed_action = o.severity, o.proposed_action or case.proposed_action
+    case.reasons = sorted(set(case.reasons) | set(o.reasons))
+    case.verdict_id = o.verdict_id or case.verdict_id
+    case.revision += 1
+
+
+def _why(ev: PolicyEvaluation) -> str:
+    for reason in ROUTE_REASONS:
+        if reason in ev.reasons:
+            return {"score>=review_threshold": "uncertain"}.get(reason, reason.split(":")[0])
+    return "uncertain"
+
+
+def from_decision(
+    session: Session, rt: Runtime, post: Post, verdict_id: int, decision: Decision, action_id: int | None
+) -> list[Case]:
+    """Cases a live decision calls for: a review, a proposed account action, or an automation sample."""
+    ev = decision.primary
+    if ev is None:
+        return []
+
+    def opening(
+        kind: str, why: str, on_post: bool, proposed: str | None, action: int | None = None
+    ) -> Opening:
+        return Opening(
+            kind,
+            why,
+            account=post.author,
+            post=post if on_post else None,
+            reasons=list(ev.reasons),
+            policy=ev.area,
+            proposed_action=proposed,
+            severity=ev.severity,
+            score=ev.score,
+            scorer=ev.scorer,
+            verdict_id=verdict_id,
+            action_id=action,
+        )
+
+    wanted = []
+    if decision.outcome == "review":
+        wanted.append(opening("review", _why(ev), True, ev.proposed_action))
+    if "account_action_needs_human" in ev.reasons or (
+        decision.outcome == "review" and ev.proposed_action in ("suspend", "ban")
+    ):
+        wanted.append(opening("account_action", "account_action", False, ev.proposed_action))
+    qa = rt.settings.automation_qa_rate
+    if decision.outcome == "action" and action_id is not None and sampled(qa, f"qa:{action_id}"):
+        wanted.append(opening("automation_qa", "automation_sample", True, ev.action, action_id))
+    return [open_case(session, rt, o) for o in wanted]
