@@ -104,6 +104,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         signing_key_path=tmp_path / "keys" / "checkpoint.ed25519",
         checkpoint_log_path=tmp_path / "keys" / "checkpoints.jsonl",
+        link_key_path=tmp_path / "keys" / "links.key",
+        webhook_secret_path=tmp_path / "keys" / "webhook.secret",
         data_dir=tmp_path / "no-datasets",
         public_url="http://testserver",
         # The core suites decide on text banks alone, so their expectations do not move when the
@@ -183,6 +185,8 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
     monkeypatch.setenv("TOWNSQUARE_SIGNING_KEY_PATH", str(settings.signing_key_path))
     monkeypatch.setenv("TOWNSQUARE_CHECKPOINT_LOG_PATH", str(settings.checkpoint_log_path))
     monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("TOWNSQUARE_LINK_KEY_PATH", str(settings.link_key_path))
+    monkeypatch.setenv("TOWNSQUARE_WEBHOOK_SECRET_PATH", str(settings.webhook_secret_path))
     monkeypatch.setenv("COLUMNS", "200")
     get_settings.cache_clear()
     runner = CliRunner()

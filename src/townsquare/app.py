@@ -15,18 +15,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from townsquare import __version__, audit_api
 from townsquare.access import api_approvals, api_auth, api_freeze, api_protect, api_users, hardening
 from townsquare.access.permissions import public
+from townsquare.appeals import api as appeals_api
 from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
 from townsquare.content import api as content_api
+from townsquare.council import api as council_api
 from townsquare.db import transaction
 from townsquare.detection import api as detection_api
 from townsquare.enforcement import api as enforcement_api
 from townsquare.errors import error_body, install_error_handlers
+from townsquare.notify import WebhookSender
 from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
 from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
-from townsquare.web import pages_audit, pages_auth, pages_review
+from townsquare.web import pages_audit, pages_auth, pages_public, pages_review
 from townsquare.web.render import WEB, page
 
 
@@ -95,11 +98,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keeper = ChainKeeper(rt) if keep_chain else None
-        if keeper:
-            keeper.start()
+        sender = WebhookSender(rt) if keep_chain and rt.settings.webhook_url else None
+        for worker in (keeper, sender):
+            if worker:
+                worker.start()
         yield
-        if keeper:
-            keeper.stop()
+        for worker in (sender, keeper):
+            if worker:
+                worker.stop()
 
     app = FastAPI(
         title="Townsquare",
@@ -117,6 +123,8 @@ def create_app(
         content_api.router,
         detection_api.router,
         review_api.router,
+        appeals_api.router,
+        council_api.router,
         enforcement_api.router,
         policy_api.router,
         audit_api.router,
@@ -128,6 +136,7 @@ def create_app(
         pages_auth.router,
         pages_audit.router,
         pages_review.router,
+        pages_public.router,
     )
     for router in routers:
         app.include_router(router)

@@ -86,6 +86,22 @@ class Settings(BaseSettings):
     freeze_read_only: bool = Field(default=True, description="Frozen users keep read-only access.")
     break_glass_max_minutes: int = Field(default=240, description="Longest a break-glass grant may last.")
     platform: str = Field(default="townsquare-demo", description="Platform name used in PUIDs and notices.")
+    appeals_file: Path = Field(
+        default=PROJECT_ROOT / "appeals.yaml", description="Appeal SLAs, reinstatement rules."
+    )
+    link_key_path: Path = Field(
+        default=PROJECT_ROOT / "var" / "keys" / "links.key",
+        description="Key that signs the appeal links in notices; keep it outside the database.",
+    )
+    webhook_url: str | None = Field(default=None, description="Where user notices are POSTed (signed).")
+    webhook_secret_path: Path = Field(
+        default=PROJECT_ROOT / "var" / "keys" / "webhook.secret",
+        description="HMAC secret for webhook signatures.",
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Delivery attempts before giving up.")
+    webhook_backoff_s: float = Field(
+        default=30.0, gt=0, description="First retry delay; doubles each attempt."
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in notices.")
     appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")
 

@@ -94,6 +94,9 @@ def context(
         election_period=bool(rt.calendar.active(now.date())),
         language=language,
         paused=rt.paused,
+        probation_bonus=author.probation_bonus
+        if author.probation_until and author.probation_until > now
+        else 0,
     )
 
 

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare.appeals.rules import Rules, load_rules
 from townsquare.audit import load_or_create_key
 from townsquare.config import Settings
 from townsquare.db import make_engine, make_sessionmaker
@@ -38,10 +39,12 @@ class Runtime:
     policies: PolicySet
     calendar: ElectionCalendar
     router: Router
+    appeal_rules: Rules
     clock: Callable[[], datetime] = utcnow
     classifier: Classifier | None = None
     paused: frozenset[str] = frozenset()  # automation pauses, refreshed from the database per request
     _key: Ed25519PrivateKey | None = None
+    _link_key: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> datetime:
@@ -54,6 +57,15 @@ class Runtime:
         if self._key is None:
             self._key = load_or_create_key(self.settings.signing_key_path)
         return self._key
+
+    @property
+    def link_key(self) -> bytes:
+        """The key that signs links in notices (kept outside the database, created on first use)."""
+        if self._link_key is None:
+            from townsquare.appeals.links import load_or_create_key as load_link_key
+
+            self._link_key = load_link_key(self.settings.link_key_path)
+        return self._link_key
 
     def scorer_thresholds(self) -> dict[str, float | None]:
         """Each scorer's validated auto threshold, which policies may not undercut."""
@@ -87,4 +99,5 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow)
         clock=clock,
         classifier=classifier,
         router=load_queues(settings.queues_file),
+        appeal_rules=load_rules(settings.appeals_file, policies.areas()),
     )

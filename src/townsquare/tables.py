@@ -1,6 +1,7 @@
 """Import every domain's tables so `Base.metadata` is complete (Alembic and tests use it)."""
 
 from townsquare import crypto, events
+from townsquare.appeals import models as appeals_models
 from townsquare.access import models as access_models
 from townsquare.content import models as content_models
 from townsquare.db import Base
@@ -10,6 +11,7 @@ from townsquare.policy import models as policy_models
 from townsquare.review import models as review_models
 
 __all__ = [
+    "appeals_models",
     "access_models",
     "Base",
     "content_models",

@@ -8,6 +8,7 @@ ACCOUNTS_WRITE = "accounts:write"
 REPORTS_WRITE = "reports:write"
 CLASSIFY = "classify"
 NOTIFICATIONS_READ = "notifications:read"
+APPEALS_FILE = "appeals:file"
 # Reading moderation material
 POSTS_READ = "posts:read"
 ACCOUNTS_READ = "accounts:read"
@@ -28,6 +29,7 @@ BULK_DECIDE = "bulk:decide"
 AUTOMATION_PAUSE = "automation:pause"
 APPEALS_DECIDE = "appeals:decide"
 COUNCIL_VOTE = "council:vote"
+COUNCIL_MANAGE = "council:manage"
 # Policy and detection configuration
 POLICY_EDIT = "policy:edit"
 POLICY_PUBLISH = "policy:publish"
@@ -58,6 +60,7 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
         REPORTS_WRITE,
         CLASSIFY,
         NOTIFICATIONS_READ,
+        APPEALS_FILE,
         POSTS_READ,
         ACCOUNTS_READ,
         ACTIONS_READ,
@@ -76,6 +79,7 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
         AUTOMATION_PAUSE,
         APPEALS_DECIDE,
         COUNCIL_VOTE,
+        COUNCIL_MANAGE,
         POLICY_EDIT,
         POLICY_PUBLISH,
         TEXTBANK_EDIT,
@@ -117,6 +121,7 @@ _SENIOR = _MODERATOR | {
     APPROVALS_VIEW,
     ACCOUNTS_TAG,
     AUTOMATION_PAUSE,
+    COUNCIL_MANAGE,
 }
 
 ROLES: dict[str, frozenset[str]] = {
@@ -127,6 +132,7 @@ ROLES: dict[str, frozenset[str]] = {
             REPORTS_WRITE,
             CLASSIFY,
             NOTIFICATIONS_READ,
+            APPEALS_FILE,
             POSTS_READ,
             ACCOUNTS_READ,
             ACTIONS_READ,
@@ -138,12 +144,27 @@ ROLES: dict[str, frozenset[str]] = {
     "election_integrity": frozenset(
         _MODERATOR | {ACTION_PROTECTED, BULK_DECIDE, APPROVALS_VIEW, AUTOMATION_PAUSE}
     ),
-    "appeals_reviewer": frozenset(_READ | {APPEALS_DECIDE, ACTION_REINSTATE}),
+    # Overturning a decision to leave content up means acting on it, so the content rungs are included.
+    "appeals_reviewer": frozenset(
+        _READ
+        | {
+            APPEALS_DECIDE,
+            ACTION_REINSTATE,
+            ACTION_LABEL,
+            ACTION_REDUCE_REACH,
+            ACTION_DEMONETISE,
+            ACTION_REMOVE,
+            QUEUE_VIEW,
+            COUNCIL_MANAGE,
+        }
+    ),
     "council_member": frozenset(_READ | {COUNCIL_VOTE}),
     "policy_editor": frozenset(
         {POLICIES_READ, POSTS_READ, POLICY_EDIT, TEXTBANK_EDIT, THRESHOLDS_EDIT, APPROVALS_VIEW}
     ),
-    "policy_publisher": frozenset({POLICIES_READ, POSTS_READ, POLICY_PUBLISH, APPROVALS_VIEW}),
+    "policy_publisher": frozenset(
+        {POLICIES_READ, POSTS_READ, POLICY_PUBLISH, APPROVALS_VIEW, COUNCIL_MANAGE}
+    ),
     "auditor": frozenset(
         _READ
         | {

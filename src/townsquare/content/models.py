@@ -30,6 +30,9 @@ class Account(Base):
     # good | limited | suspended | banned
     standing: Mapped[str] = mapped_column(String(16), default="good")
     standing_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Probation after a reinstatement: until then, the ladder counts `probation_bonus` extra strikes.
+    probation_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    probation_bonus: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     profile_version: Mapped[int] = mapped_column(Integer, default=1)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)

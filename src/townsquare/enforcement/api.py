@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -19,6 +19,7 @@ from townsquare.access.roles import (
     BULK_DECIDE,
 )
 from townsquare.api_types import PENDING, RowId
+from townsquare.appeals.links import appeal_url
 from townsquare.content.api import ERRORS, RT
 from townsquare.content.views import action_by_id, action_view
 from townsquare.db import transaction
@@ -117,7 +118,14 @@ def get_notice(action_id: RowId, rt: RT, _: Annotated[Principal, Depends(require
             policy_title=area_title(action.policy),
             policy_definition=definition,
             evidence=list(action.evidence or []),
-            appeal_url=f"{rt.settings.public_url}/appeals/new?action={action.puid}",
+            appeal_url=appeal_url(
+                rt.settings.public_url,
+                rt.link_key,
+                "action",
+                action.puid,
+                action.account.platform_id,
+                datetime.combine(deadline, time.max, tzinfo=UTC),
+            ),
             appeal_deadline=deadline,
             post_excerpt=action.post.text[:280] if action.post is not None else None,
             policy_version=str(action.policy_version),

@@ -57,6 +57,7 @@ class DecisionContext:
     election_period: bool = False
     language: str | None = None  # ISO 639-1 ("en", "en-GB"); None when unknown
     paused: frozenset[str] = frozenset()  # policies whose automation is paused; "*" pauses all
+    probation_bonus: int = 0  # a reinstated author on probation: extra strikes when picking the rung
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,11 @@ def _rank(s: _Scored) -> tuple[int, float, str]:
     return (s.level, s.signal.score, s.signal.scorer)
 
 
+def _strikes(ctx: DecisionContext, area: str) -> int:
+    """The strikes that pick the ladder's rung: active ones, plus the probation bonus if any."""
+    return ctx.author_active_strikes.get(area, 0) + ctx.probation_bonus
+
+
 def _non_english(language: str | None) -> bool:
     return language is not None and language.lower().replace("_", "-").split("-")[0] != "en"
 
@@ -226,7 +232,7 @@ def evaluate(spec: VersionSpec, signals: Iterable[Signal], ctx: DecisionContext)
         reasons.append("election_period:stricter")
     if outcome == "no_violation":
         return _result(spec, outcome, None, None, best, reasons, ctx)
-    proposed = policy.step_for(ctx.author_active_strikes.get(spec.area, 0)).action
+    proposed = policy.step_for(_strikes(ctx, spec.area)).action
     if proposed in ACCOUNT_ACTIONS and ctx.author_standing == "banned":
         proposed = "remove"
         reasons.append("author_already_banned")
@@ -256,7 +262,7 @@ def _result(
 ) -> PolicyEvaluation:
     policy = spec.policy
     violation = outcome != "no_violation"
-    step = policy.step_for(ctx.author_active_strikes.get(spec.area, 0))
+    step = policy.step_for(_strikes(ctx, spec.area))
     return PolicyEvaluation(
         area=spec.area,
         version=spec.version,

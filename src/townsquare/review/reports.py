@@ -24,8 +24,16 @@ from townsquare.content.models import Account, Post, Report
 from townsquare.detection.features import model_text
 from townsquare.detection.normalize import tokens
 from townsquare.review.intake import ACTOR, Opening, existing, open_case, refresh_priority, route
-from townsquare.review.models import Case, Notification, ReportOutcome
+from townsquare.review.models import Case, ReportOutcome
 from townsquare.runtime import Runtime
+
+
+def notify(*args: Any, **kwargs: Any) -> Any:
+    """Record a notice (imported late: townsquare.notify depends on this package's models)."""
+    from townsquare.notify import notify as _notify
+
+    return _notify(*args, **kwargs)
+
 
 BURST_WINDOW = timedelta(hours=1)
 BURST_MIN = 5
@@ -200,19 +208,9 @@ def settle_reports(session: Session, rt: Runtime, case: Case, upheld: bool, summ
         o.outcome, o.decided_at = ("upheld" if upheld else "rejected"), now
         if o.reporter_id is None:
             continue
-        session.add(
-            Notification(
-                account_id=o.reporter_id,
-                kind="report_outcome",
-                subject_type=case.subject_type,
-                subject_id=summary["subject"],
-                body={
-                    "report_id": o.report_id,
-                    "outcome": "action_taken" if upheld else "no_violation",
-                    **summary,
-                },
-                created_at=now,
-            )
-        )
+        body = {"report_id": o.report_id, "outcome": "action_taken" if upheld else "no_violation", **summary}
+        if not upheld:
+            body["next_steps"] = "you may appeal this decision for six months"
+        notify(session, rt, o.reporter_id, "report_outcome", case.subject_type, summary["subject"], body)
         told += 1
     return told

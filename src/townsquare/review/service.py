@@ -127,15 +127,17 @@ def release(session: Session, rt: Runtime, who: Principal, case_id: int) -> Case
     return case
 
 
-def next_case(session: Session, rt: Runtime, who: Principal, queue: str) -> Case | None:
-    """Take the highest-priority case of a queue that the caller may take, if any."""
+def next_case(
+    session: Session, rt: Runtime, who: Principal, queue: str | None, order: str = "priority"
+) -> Case | None:
+    """Take the next case the caller may take: highest priority first (or oldest first, `order="fifo"`,
+    which the exposure benchmark compares against). `queue=None` looks across every queue."""
     now = rt.now()
-    rows = session.scalars(
-        select(Case)
-        .where(Case.queue == queue, Case.state.in_(OPEN_STATES))
-        .order_by(Case.priority.desc(), Case.id)
-        .limit(200)
-    ).all()
+    q = select(Case).where(Case.state.in_(OPEN_STATES))
+    if queue is not None:
+        q = q.where(Case.queue == queue)
+    ranked = (Case.opened_at, Case.id) if order == "fifo" else (Case.priority.desc(), Case.id)
+    rows = session.scalars(q.order_by(*ranked).limit(200)).all()
     for case in rows:
         locked = (
             case.assigned_to not in (None, who.user_id)

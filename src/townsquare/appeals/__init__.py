@@ -1,0 +1,1 @@
+"""Appeals, reinstatement and the advisory council's process (EU DSA Art. 20, Santa Clara Principles)."""
