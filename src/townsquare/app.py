@@ -29,7 +29,7 @@ from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
 from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
-from townsquare.web import pages_audit, pages_auth, pages_public, pages_review
+from townsquare.web import pages_appeals, pages_audit, pages_auth, pages_public, pages_review
 from townsquare.web.render import WEB, page
 
 
@@ -137,6 +137,7 @@ def create_app(
         pages_audit.router,
         pages_review.router,
         pages_public.router,
+        pages_appeals.router,
     )
     for router in routers:
         app.include_router(router)
