@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "var" / "keys" / "links.key",
         description="Key that signs the appeal links in notices; keep it outside the database.",
     )
+    fingerprint_retention_days: int = Field(
+        default=180, ge=1, description="Days device and IP hashes are kept for ban-evasion matching."
+    )
     webhook_url: str | None = Field(default=None, description="Where user notices are POSTed (signed).")
     webhook_secret_path: Path = Field(
         default=PROJECT_ROOT / "var" / "keys" / "webhook.secret",

@@ -1,8 +1,9 @@
 """Import every domain's tables so `Base.metadata` is complete (Alembic and tests use it)."""
 
 from townsquare import crypto, events
-from townsquare.appeals import models as appeals_models
 from townsquare.access import models as access_models
+from townsquare.appeals import models as appeals_models
+from townsquare.bans import models as bans_models
 from townsquare.content import models as content_models
 from townsquare.db import Base
 from townsquare.detection import models as detection_models
@@ -12,6 +13,7 @@ from townsquare.review import models as review_models
 
 __all__ = [
     "appeals_models",
+    "bans_models",
     "access_models",
     "Base",
     "content_models",

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from townsquare import crypto, events
+from townsquare.bans import service as bans
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, AccountProfile, Post, PostVersion, Report
 from townsquare.content.schemas import AccountCreate, AccountUpdate
@@ -56,7 +57,7 @@ def create_account(session: Session, rt: Runtime, data: AccountCreate, actor: st
             )
         return existing, False
     now = rt.now()
-    values = data.model_dump(exclude={"platform_id", "created_at"})
+    values = data.model_dump(exclude={"platform_id", "created_at", "device_hashes", "ip_hashes"})
     values["links"] = [str(u) for u in data.links]
     account = Account(platform_id=data.platform_id, created_at=data.created_at, ingested_at=now, **values)
     session.add(account)
@@ -74,6 +75,9 @@ def create_account(session: Session, rt: Runtime, data: AccountCreate, actor: st
         personal=_personal(values),
         owner=account.id,
     )
+    bans.record_hashes(session, rt, account, data.device_hashes, data.ip_hashes)
+    session.flush()
+    bans.check_account(session, rt, account, "account created")
     return account, True
 
 
@@ -82,7 +86,10 @@ def update_account(session: Session, rt: Runtime, pid: str, data: AccountUpdate,
     account = repo.account(session, pid, for_update=True)
     if account.erased_at is not None:
         raise Conflict(f"account {pid} was erased", {"field": "account"})
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"device_hashes", "ip_hashes"})
+    if data.device_hashes or data.ip_hashes:
+        bans.record_hashes(session, rt, account, data.device_hashes or [], data.ip_hashes or [])
+        session.flush()
     if "links" in changes:
         changes["links"] = [str(u) for u in data.links or []]
     changes = {k: v for k, v in changes.items() if getattr(account, k) != v}
@@ -105,6 +112,7 @@ def update_account(session: Session, rt: Runtime, pid: str, data: AccountUpdate,
         personal=_personal(changes),
         owner=account.id,
     )
+    bans.check_account(session, rt, account, "profile updated")
     return account
 
 

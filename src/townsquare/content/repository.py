@@ -92,11 +92,52 @@ def latest_verdict(session: Session, post_id: int) -> Verdict | None:
     )
 
 
-def snapshot_keys(session: Session, post_ids: list[int]) -> set[tuple[int, datetime]]:
-    """(post id, observed_at) of the view snapshots already stored for these posts."""
+def snapshot_keys(
+    session: Session, post_ids: list[int], times: set[datetime] | None = None
+) -> set[tuple[int, datetime]]:
+    """(post id, observed_at) of the view snapshots already stored for these posts (at these times)."""
     if not post_ids:
         return set()
-    rows = session.execute(
-        select(ViewSnapshot.post_id, ViewSnapshot.observed_at).where(ViewSnapshot.post_id.in_(post_ids))
+    q = select(ViewSnapshot.post_id, ViewSnapshot.observed_at).where(ViewSnapshot.post_id.in_(post_ids))
+    if times is not None:
+        q = q.where(ViewSnapshot.observed_at.in_(times))
+    return {(pid, at) for pid, at in session.execute(q)}
+
+
+def reach_many(session: Session, post_ids: set[int], now: datetime) -> dict[int, tuple[int, float]]:
+    """Views so far and current velocity per post, as `reach` computes them, in two queries."""
+    if not post_ids:
+        return {}
+    ranked = (
+        select(
+            ViewSnapshot.post_id,
+            ViewSnapshot.views,
+            ViewSnapshot.observed_at,
+            func.row_number()
+            .over(partition_by=ViewSnapshot.post_id, order_by=ViewSnapshot.observed_at.desc())
+            .label("rank"),
+        )
+        .where(ViewSnapshot.post_id.in_(post_ids))
+        .subquery()
     )
-    return {(pid, at) for pid, at in rows}
+    rows = session.execute(
+        select(ranked.c.post_id, ranked.c.views, ranked.c.observed_at).where(ranked.c.rank <= 2)
+    ).all()
+    latest: dict[int, list[tuple[int, datetime]]] = {}
+    for pid, views, at in rows:
+        latest.setdefault(pid, []).append((views, at))
+    created: dict[int, datetime] = {
+        pid: at for pid, at in session.execute(select(Post.id, Post.created_at).where(Post.id.in_(latest)))
+    }
+    out: dict[int, tuple[int, float]] = {pid: (0, 0.0) for pid in post_ids}
+    for pid, snaps in latest.items():
+        snaps.sort(key=lambda s: s[1], reverse=True)
+        views, at = snaps[0]
+        if len(snaps) == 1:
+            hours = max((at - (created.get(pid) or at)).total_seconds() / 3600, 1 / 60)
+            out[pid] = (views, views / hours)
+        else:
+            prev_views, prev_at = snaps[1]
+            hours = max((at - prev_at).total_seconds() / 3600, 1 / 60)
+            out[pid] = (views, max(views - prev_views, 0) / hours)
+    return out

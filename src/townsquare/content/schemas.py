@@ -50,6 +50,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=100_000)
 
 
+HashValue = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9+/=_:.-]{8,128}$", description="A hashed device or IP id")
+]
+
+
 class AccountCreate(_Strict):
     """A new account as the platform sends it."""
 
@@ -62,6 +67,12 @@ class AccountCreate(_Strict):
     follower_count: int = Field(default=0, ge=0)
     verified: bool = False
     protected: bool = False
+    device_hashes: list[HashValue] = Field(
+        default_factory=list, max_length=20, description="Hashed device ids, kept for ban-evasion matching"
+    )
+    ip_hashes: list[HashValue] = Field(
+        default_factory=list, max_length=20, description="Hashed IP addresses, kept for ban-evasion matching"
+    )
 
 
 class AccountUpdate(_Strict):
@@ -74,6 +85,8 @@ class AccountUpdate(_Strict):
     follower_count: int | None = Field(default=None, ge=0)
     verified: bool | None = None
     protected: bool | None = None
+    device_hashes: list[HashValue] | None = Field(default=None, max_length=20)
+    ip_hashes: list[HashValue] | None = Field(default=None, max_length=20)
 
 
 class PostCreate(_Strict):

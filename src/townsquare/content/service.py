@@ -253,7 +253,7 @@ def delete_post(session: Session, rt: Runtime, pid: str, data: PostDelete, actor
 def record_metrics(session: Session, rt: Runtime, batch: MetricsBatch, actor: str) -> dict[str, Any]:
     """Store view-count snapshots; unknown posts are reported per item, repeats of a snapshot are skipped."""
     posts = repo.posts_by_pid(session, [m.post for m in batch.items])
-    seen = repo.snapshot_keys(session, [p.id for p in posts.values()])
+    seen = repo.snapshot_keys(session, [p.id for p in posts.values()], {m.observed_at for m in batch.items})
     rejected, stored, repeated = [], [], 0
     for i, item in enumerate(batch.items):
         post = posts.get(item.post)

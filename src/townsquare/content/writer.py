@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from townsquare import events, flows
+from townsquare.bans import service as bans
 from townsquare.content.models import Account, Post, PostVersion
 from townsquare.content.schemas import PostCreate
 from townsquare.detection.models import SignalRecord
@@ -184,6 +185,7 @@ def write(
         session.execute(insert(Verdict).execution_options(render_nulls=True), shadow_rows)
     actions = _enforce(session, rt, items, post_ids, live_ids)
     _open_cases(session, rt, items, post_ids, live_ids, actions)
+    bans.check_milestones(session, rt, {i.author.id for i in items})
     return [
         flows.decision_view({**row, "id": vid}, actions.get(vid))
         for row, vid in zip(live_rows, live_ids, strict=True)

@@ -93,7 +93,17 @@ def act(session: Session, rt: Runtime, who: Principal, data: HumanAction) -> Act
         summary = f"ban {_describe(req.account, req.protected)} under {data.policy}"
         payload = data.model_dump(mode="json")
         return approvals.request_approval(session, rt, who, "ban", payload, summary, ACTION_BAN, data.reason)
-    return enforcement.apply(session, req, rt.now())
+    return _remember_ban(session, rt, enforcement.apply(session, req, rt.now()))
+
+
+def _remember_ban(session: Session, rt: Runtime, action: Action) -> Action:
+    """A ban keeps the account's fingerprint, so an evading new account can be recognised."""
+    if action.action_type == "ban":
+        from townsquare.bans.service import record_ban
+
+        session.flush([action])
+        record_ban(session, rt, action.account, action.id)
+    return action
 
 
 def _approved_reason(approval: Approval, reason: str) -> str:
@@ -110,7 +120,7 @@ def _execute_ban(session: Session, rt: Runtime, approval: Approval) -> dict[str,
     req = build_request(rt, session, data, who.actor)
     req.protected = check_actor_may_act(session, who, req.account)
     req.reason, req.approval_id = _approved_reason(approval, data.reason), approval.id
-    action = enforcement.apply(session, req, rt.now())
+    action = _remember_ban(session, rt, enforcement.apply(session, req, rt.now()))
     session.flush()
     return {"action_id": action.id, "puid": action.puid, "account": req.account.platform_id}
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from townsquare import events
 from townsquare.content import repository as repo
@@ -69,10 +69,12 @@ def _reach(session: Session, case: Case, now: datetime) -> tuple[int, float]:
     return repo.reach(session, case.post_id, now)
 
 
-def refresh_priority(session: Session, rt: Runtime, case: Case) -> None:
+def refresh_priority(
+    session: Session, rt: Runtime, case: Case, reach: tuple[int, float] | None = None
+) -> None:
     """Recompute a case's priority from what is known now (views, velocity, reports, waiting time)."""
     now = rt.now()
-    views, velocity = _reach(session, case, now)
+    views, velocity = reach if reach is not None else _reach(session, case, now)
     independent = int((case.brigading or {}).get("independent", case.report_count - _trusted(case)))
     inputs = PriorityInputs(
         severity=case.severity,
@@ -92,9 +94,14 @@ def reprioritise_posts(session: Session, rt: Runtime, post_ids: set[int]) -> int
     """New view counts change the expected harm: recompute the open cases of these posts."""
     if not post_ids:
         return 0
-    cases = session.scalars(select(Case).where(Case.post_id.in_(post_ids), Case.state.in_(OPEN_STATES))).all()
+    cases = session.scalars(
+        select(Case)
+        .options(joinedload(Case.account))
+        .where(Case.post_id.in_(post_ids), Case.state.in_(OPEN_STATES))
+    ).all()
+    reach = repo.reach_many(session, {c.post_id for c in cases if c.post_id is not None}, rt.now())
     for case in cases:
-        refresh_priority(session, rt, case)
+        refresh_priority(session, rt, case, reach.get(case.post_id or 0, (0, 0.0)))
     return len(cases)
 
 

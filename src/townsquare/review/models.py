@@ -60,6 +60,7 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # e.g. ban-evasion evidence
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
     post: Mapped[Post | None] = relationship()

@@ -156,6 +156,7 @@ def case_view(session: Session, rt: Runtime, case: Case) -> dict[str, Any]:
             "scorer": case.scorer,
             "priority_inputs": case.priority_inputs,
             "brigading_detail": case.brigading,
+            "details": case.details,
             "excluded_reviewers": case.excluded_reviewers,
             "parent_case_id": case.parent_case_id,
             "action_id": case.action_id,

@@ -1,0 +1,1 @@
+"""Ban evasion: fingerprints of banned accounts and the similarity that scores new accounts against them."""
