@@ -126,17 +126,26 @@ def application_packet(session: Session, app: ReinstatementApplication) -> dict[
     }
 
 
-def refer_application(
-    session: Session, rt: Runtime, app: ReinstatementApplication, why: str
+def _open_referral(
+    session: Session,
+    rt: Runtime,
+    actor: str,
+    *,
+    kind: str,
+    subject: str,
+    question: str,
+    packet: dict[str, Any],
+    reason: str,
+    application_id: int | None = None,
 ) -> CouncilReferral:
-    """Send a reinstatement application to the council."""
+    """Open a referral for VOTING_DAYS and record who opened it and why."""
     now = rt.now()
     ref = CouncilReferral(
-        kind="reinstatement",
-        application_id=app.id,
-        subject=f"reinstatement:{app.public_id}",
-        question=f"Should this account be reinstated? (referred because: {why})",
-        packet=application_packet(session, app),
+        kind=kind,
+        application_id=application_id,
+        subject=subject,
+        question=question,
+        packet=packet,
         state="open",
         opened_at=now,
         closes_at=now + timedelta(days=VOTING_DAYS),
@@ -146,14 +155,31 @@ def refer_application(
     events.record(
         session,
         "council.referred",
-        actor="service:reinstatement",
+        actor=actor,
         subject_type="council_referral",
         subject_id=ref.id,
         at=now,
-        reason=why,
+        reason=reason,
         payload={"kind": ref.kind, "subject": ref.subject},
     )
     return ref
+
+
+def refer_application(
+    session: Session, rt: Runtime, app: ReinstatementApplication, why: str
+) -> CouncilReferral:
+    """Send a reinstatement application to the council."""
+    return _open_referral(
+        session,
+        rt,
+        "service:reinstatement",
+        kind="reinstatement",
+        application_id=app.id,
+        subject=f"reinstatement:{app.public_id}",
+        question=f"Should this account be reinstated? (referred because: {why})",
+        packet=application_packet(session, app),
+        reason=why,
+    )
 
 
 def refer_policy(session: Session, rt: Runtime, who: Principal, data: PolicyReferralIn) -> CouncilReferral:
@@ -162,11 +188,12 @@ def refer_policy(session: Session, rt: Runtime, who: Principal, data: PolicyRefe
         spec = rt.policies.version(data.area, data.version)
     except KeyError as exc:
         raise NotFound(f"no policy {data.area} v{data.version}", {"field": "version"}) from exc
-    now = rt.now()
     live = rt.policies.live(data.area)
-    ref = CouncilReferral(
+    return _open_referral(
+        session,
+        rt,
+        who.actor,
         kind="policy_change",
-        application_id=None,
         subject=f"policy:{data.area}@{data.version}",
         question=data.question,
         packet={
@@ -177,23 +204,8 @@ def refer_policy(session: Session, rt: Runtime, who: Principal, data: PolicyRefe
             "live_version": live.version if live else None,
             "live_definition": live.policy.definition if live else None,
         },
-        state="open",
-        opened_at=now,
-        closes_at=now + timedelta(days=VOTING_DAYS),
-    )
-    session.add(ref)
-    session.flush([ref])
-    events.record(
-        session,
-        "council.referred",
-        actor=who.actor,
-        subject_type="council_referral",
-        subject_id=ref.id,
-        at=now,
         reason=data.question,
-        payload={"kind": ref.kind, "subject": ref.subject},
     )
-    return ref
 
 
 def seat(session: Session, rt: Runtime, who: Principal, data: MemberIn) -> CouncilMember:

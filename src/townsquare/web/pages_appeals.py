@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare.access.models import LoginSession
 from townsquare.access.permissions import Principal, require, require_form
 from townsquare.access.roles import APPEALS_DECIDE, COUNCIL_VOTE
 from townsquare.appeals import service as appeals
@@ -27,24 +26,11 @@ from townsquare.enforcement.models import Action
 from townsquare.errors import TownsquareError
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import area_title
-from townsquare.web.render import page
+from townsquare.web.render import csrf_token, error_field, page
 
 router = APIRouter(include_in_schema=False)
 Reviewer = Annotated[Principal, Depends(require(APPEALS_DECIDE))]
 Member = Annotated[Principal, Depends(require(COUNCIL_VOTE))]
-
-
-def _csrf(session: Session, who: Principal) -> str:
-    row = session.get(LoginSession, who.session_id) if who.session_id is not None else None
-    return row.csrf_token if row is not None else ""
-
-
-def _field(exc: Exception, default: str) -> str:
-    if isinstance(exc, ValidationError):
-        loc = exc.errors()[0].get("loc", ()) if exc.errors() else ()
-        return str(loc[0]) if loc else default
-    detail = getattr(exc, "detail", None)
-    return str(detail.get("field", default)) if isinstance(detail, dict) else default
 
 
 @router.get("/review/appeals", response_class=HTMLResponse)
@@ -56,7 +42,7 @@ def appeals_page(request: Request, rt: RT, who: Reviewer) -> HTMLResponse:
         )
         ctx: dict[str, Any] = {
             "principal": who,
-            "csrf_token": _csrf(session, who),
+            "csrf_token": csrf_token(session, who),
             "appeals": [appeals.view(a, rt.now()) for a in rows],
         }
     return page(request, "review_appeals.html", **ctx)
@@ -96,7 +82,7 @@ def _appeal_page(
         appeal = appeals.get(session, appeal_id)
         ctx = {
             "principal": who,
-            "csrf_token": _csrf(session, who),
+            "csrf_token": csrf_token(session, who),
             "appeal": appeals.view(appeal, rt.now()),
             "subject": _subject(session, appeal),
             "held": appeal.reviewer_id == who.user_id and appeal.state != "decided",
@@ -123,7 +109,8 @@ def take_appeal(
         with transaction(rt.sessions) as session:
             appeals.take(session, rt, who, appeal_id)
     except TownsquareError as exc:
-        return _appeal_page(request, rt, who, appeal_id, exc.message, _field(exc, "appeal_id"), exc.status)
+        field = error_field(exc, "appeal_id")
+        return _appeal_page(request, rt, who, appeal_id, exc.message, field, exc.status)
     return RedirectResponse(f"/review/appeals/{appeal_id}", status_code=303)
 
 
@@ -149,9 +136,9 @@ def decide_appeal(
         with transaction(rt.sessions) as session:
             appeals.decide(session, rt, who, appeal_id, data)
     except (ValidationError, TownsquareError) as exc:
-        message = getattr(exc, "message", "") or f"check the {_field(exc, 'outcome')}"
+        message = getattr(exc, "message", "") or f"check the {error_field(exc, 'outcome')}"
         return _appeal_page(
-            request, rt, who, appeal_id, message, _field(exc, "outcome"), getattr(exc, "status", 422)
+            request, rt, who, appeal_id, message, error_field(exc, "outcome"), getattr(exc, "status", 422)
         )
     return RedirectResponse(f"/review/appeals/{appeal_id}", status_code=303)
 
@@ -167,7 +154,7 @@ def council_page(request: Request, rt: RT, who: Member) -> HTMLResponse:
         )
         ctx: dict[str, Any] = {
             "principal": who,
-            "csrf_token": _csrf(session, who),
+            "csrf_token": csrf_token(session, who),
             "referrals": [council.referral_view(session, r, reveal_votes=False) for r in rows],
         }
     return page(request, "council.html", **ctx)
@@ -186,7 +173,7 @@ def _referral_page(
         ref = council.referral(session, ref_id)
         ctx = {
             "principal": who,
-            "csrf_token": _csrf(session, who),
+            "csrf_token": csrf_token(session, who),
             "ref": council.referral_view(session, ref, True),
             "tags": council.REASON_TAGS,
             "error": error,
@@ -217,8 +204,8 @@ def vote(
         with transaction(rt.sessions) as session:
             council.cast(session, rt, who, referral_id, data)
     except (ValidationError, TownsquareError) as exc:
-        message = getattr(exc, "message", "") or f"check the {_field(exc, 'vote')}"
+        message = getattr(exc, "message", "") or f"check the {error_field(exc, 'vote')}"
         return _referral_page(
-            request, rt, who, referral_id, message, _field(exc, "vote"), getattr(exc, "status", 422)
+            request, rt, who, referral_id, message, error_field(exc, "vote"), getattr(exc, "status", 422)
         )
     return RedirectResponse(f"/council/referrals/{referral_id}?voted=1", status_code=303)

@@ -11,25 +11,17 @@ from sqlalchemy.orm import Session
 
 from townsquare import audit_query as aq
 from townsquare.access import insider
-from townsquare.access.models import LoginSession
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import AUDIT_EXPORT, AUDIT_READ
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import Invalid
-from townsquare.web.render import page
+from townsquare.web.render import csrf_token, page
 
 router = APIRouter()
 
 PAGE_SIZE = 50
 FILTER_FIELDS = ("actor", "subject_type", "subject_id", "type", "since", "until")
-
-
-def _csrf(session: Session, who: Principal) -> str:
-    if who.session_id is None:
-        return ""
-    row = session.get(LoginSession, who.session_id)
-    return row.csrf_token if row is not None else ""
 
 
 def _links(filters: aq.EventFilters, next_cursor: int | None) -> dict[str, str | None]:
@@ -89,7 +81,7 @@ def audit_page(
         found = _events(session, raw, cursor)
         context = {
             "principal": who,
-            "csrf_token": _csrf(session, who),
+            "csrf_token": csrf_token(session, who),
             "raw": raw,
             "can_export": who.has(AUDIT_EXPORT),
             "chain": aq.status(rt, session),

@@ -16,13 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townsquare.access import login, ratelimit
 from townsquare.access.api_auth import clear_session_cookie, set_session_cookie
-from townsquare.access.models import LoginSession
 from townsquare.access.permissions import Principal, public, signed_in, signed_in_form
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import Invalid, TooManyRequests, TownsquareError
 from townsquare.runtime import Runtime
-from townsquare.web.render import page
+from townsquare.web.render import csrf_token, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -106,11 +105,8 @@ def logout_submit(
 
 
 def _csrf_of(rt: Runtime, who: Principal) -> str:
-    if who.session_id is None:
-        return ""
     with transaction(rt.sessions) as session:
-        row = session.get(LoginSession, who.session_id)
-        return row.csrf_token if row else ""
+        return csrf_token(session, who)
 
 
 def _password_page(

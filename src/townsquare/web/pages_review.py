@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from townsquare.access.models import Approval, LoginSession
+from townsquare.access.models import Approval
 from townsquare.access.permissions import Principal, require, require_form
 from townsquare.access.roles import BULK_DECIDE, CASE_DECIDE, POSTS_READ, QUEUE_VIEW
 from townsquare.content.api import RT
@@ -25,7 +25,7 @@ from townsquare.policy.service import refresh_states
 from townsquare.review import bulk, dashboard, service, views
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import area_title
-from townsquare.web.render import page
+from townsquare.web.render import csrf_token, error_field, page
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(require(QUEUE_VIEW))]
@@ -34,17 +34,10 @@ BLURRED = frozenset({"violent_extremism", "child_safety", "self_harm", "harassme
 ACTIONS = ("label", "reduce_reach", "demonetise", "remove", "suspend", "ban")
 
 
-def _csrf(session: Session, who: Principal) -> str:
-    if who.session_id is None:
-        return ""
-    row = session.get(LoginSession, who.session_id)
-    return row.csrf_token if row is not None else ""
-
-
 def _base(session: Session, rt: Runtime, who: Principal) -> dict[str, Any]:
     return {
         "principal": who,
-        "csrf_token": _csrf(session, who),
+        "csrf_token": csrf_token(session, who),
         "areas": [(a, area_title(a)) for a in rt.policies.areas()],
     }
 
@@ -117,22 +110,6 @@ def case_page(request: Request, case_id: int, rt: RT, who: Viewer) -> HTMLRespon
     return _case_page(request, rt, who, case_id)
 
 
-def _invalid_field(exc: ValidationError, default: str) -> str:
-    """The first field a validation error names (a model-wide error names none: use the default)."""
-    errors = exc.errors()
-    loc = errors[0].get("loc", ()) if errors else ()
-    return str(loc[0]) if loc else default
-
-
-def _error_field(exc: TownsquareError) -> str:
-    d = exc.detail
-    if isinstance(d, dict):
-        return str(d.get("field", ""))
-    if isinstance(d, list) and d and isinstance(d[0], dict):
-        return str(d[0].get("field", ""))
-    return ""
-
-
 @router.post("/review/cases/{case_id}/take", response_class=HTMLResponse)
 def take(
     request: Request, case_id: int, rt: RT, who: Annotated[Principal, Depends(require_form(CASE_DECIDE))]
@@ -142,7 +119,7 @@ def take(
         with transaction(rt.sessions) as session:
             service.take(session, rt, who, case_id)
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, _error_field(exc), exc.status)
+        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
     return RedirectResponse(f"/review/cases/{case_id}", status_code=303)
 
 
@@ -156,7 +133,7 @@ def release(
             case = service.release(session, rt, who, case_id)
             queue = case.queue
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, _error_field(exc), exc.status)
+        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
     return RedirectResponse(f"/review/queues/{queue}", status_code=303)
 
 
@@ -187,7 +164,7 @@ def decide(
             revision=int(revision),
         )
     except ValidationError as exc:
-        field = _invalid_field(exc, "outcome")
+        field = error_field(exc, "outcome")
         return _case_page(request, rt, who, case_id, f"check the {field.replace('_', ' ')}", field, 422)
     try:
         with transaction(rt.sessions) as session:
@@ -195,7 +172,7 @@ def decide(
             result = service.decide(session, rt, who, case_id, data)
             queue = service.get_case(session, case_id).queue
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, _error_field(exc), exc.status)
+        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
     if result.get("approval_id"):
         return _case_page(request, rt, who, case_id, "", "", 200)
     return RedirectResponse(f"/review/queues/{queue}?decided={case_id}", status_code=303)
@@ -214,7 +191,7 @@ def escalate(
         with transaction(rt.sessions) as session:
             service.escalate(session, rt, who, case_id, reason)
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, _error_field(exc), exc.status)
+        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
     return RedirectResponse(f"/review/cases/{case_id}", status_code=303)
 
 
@@ -282,7 +259,7 @@ def bulk_submit(
             out = bulk.decide(session, rt, who, data)
             result = {"approval_id": out.id, "summary": out.summary} if isinstance(out, Approval) else out
     except ValidationError as exc:
-        error, status = f"check the {_invalid_field(exc, 'filter')}", 422
+        error, status = f"check the {error_field(exc, 'filter')}", 422
     except TownsquareError as exc:
         error, status = exc.message, exc.status
     with transaction(rt.sessions) as session:
