@@ -31,7 +31,7 @@ def test_every_route_declares_a_known_permission(rt: Runtime) -> None:
         assert known, f"{route.path}: unknown permission {perm}"
 
 
-def test_only_landing_health_and_login_are_public(rt: Runtime) -> None:
+def test_only_landing_health_login_and_the_published_appeal_pages_are_public(rt: Runtime) -> None:
     public = {(m, r.path) for r in _routes(rt) if r.permission == "public" for m in r.methods - {"HEAD"}}
     assert public == {
         ("GET", "/"),
@@ -39,6 +39,13 @@ def test_only_landing_health_and_login_are_public(rt: Runtime) -> None:
         ("GET", "/login"),
         ("POST", "/login"),
         ("POST", "/v1/auth/login"),
+        # A user's appeal is reached by a signed, expiring link, not a login.
+        ("GET", "/appeal/{token}"),
+        ("POST", "/appeal/{token}"),
+        # The published reinstatement log and the council's record.
+        ("GET", "/public/reinstatements"),
+        ("GET", "/v1/public/reinstatements"),
+        ("GET", "/v1/public/council"),
     }
 
 

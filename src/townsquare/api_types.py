@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path
+from pydantic import Field
 
 MAX_ROW_ID = 2**63 - 1  # BIGINT: a larger id would overflow the driver (a 500 instead of a 404)
 MAX_VERSION = 2**31 - 1  # INTEGER version columns
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id")]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]  # a row id in a request body
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number")]
 
 # Documented on routes whose change may wait for a second person instead of happening at once.

@@ -67,3 +67,7 @@ def test_bulk_needs_a_filter_and_the_permission(platform: TestClient, staff: Sta
     assert_error(senior.post("/v1/cases/bulk/preview", json={}), 422)
     body = {"filter": {"queue": "threats"}, "outcome": "no_violation", "reason": "x"}
     assert_error(senior.post("/v1/cases/bulk", json=body), 422, "filter")
+    # An id past the largest BIGINT is a bad field, not an overflow inside the database driver.
+    huge = {"filter": {"case_ids": [2**80]}, "outcome": "no_violation", "reason": "x"}
+    assert_error(senior.post("/v1/cases/bulk", json=huge), 422, "filter.case_ids.0")
+    assert_error(senior.post("/v1/cases/bulk/preview", json={"case_ids": [0]}), 422, "case_ids.0")

@@ -20,6 +20,7 @@ from townsquare.access import approvals
 from townsquare.access.models import Approval
 from townsquare.access.roles import ACTION_PERMISSION, BULK_DECIDE
 from townsquare.access.service import Principal
+from townsquare.api_types import BodyId
 from townsquare.content.models import Post
 from townsquare.enforcement import human
 from townsquare.enforcement.schemas import BulkDecision
@@ -43,7 +44,7 @@ class CaseFilter(BaseModel):
     contains: str | None = Field(
         default=None, min_length=3, max_length=200, description="Text the post contains"
     )
-    case_ids: list[int] | None = Field(default=None, min_length=1, max_length=MAX_CASES)
+    case_ids: list[BodyId] | None = Field(default=None, min_length=1, max_length=MAX_CASES)
 
     @model_validator(mode="after")
     def _something(self) -> CaseFilter:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.access.permissions import Principal, require, require_form
 from townsquare.access.roles import APPEALS_DECIDE, COUNCIL_VOTE
+from townsquare.api_types import RowId
 from townsquare.appeals import service as appeals
 from townsquare.appeals.models import Appeal, CouncilReferral
 from townsquare.content.api import RT
@@ -73,7 +74,7 @@ def _appeal_page(
     request: Request,
     rt: Runtime,
     who: Principal,
-    appeal_id: int,
+    appeal_id: RowId,
     error: str = "",
     field: str = "",
     status: int = 200,
@@ -95,14 +96,17 @@ def _appeal_page(
 
 
 @router.get("/review/appeals/{appeal_id}", response_class=HTMLResponse)
-def appeal_page(request: Request, appeal_id: int, rt: RT, who: Reviewer) -> HTMLResponse:
+def appeal_page(request: Request, appeal_id: RowId, rt: RT, who: Reviewer) -> HTMLResponse:
     """One appeal: the decision appealed, the statement, and the forms."""
     return _appeal_page(request, rt, who, appeal_id)
 
 
 @router.post("/review/appeals/{appeal_id}/take", response_class=HTMLResponse)
 def take_appeal(
-    request: Request, appeal_id: int, rt: RT, who: Annotated[Principal, Depends(require_form(APPEALS_DECIDE))]
+    request: Request,
+    appeal_id: RowId,
+    rt: RT,
+    who: Annotated[Principal, Depends(require_form(APPEALS_DECIDE))],
 ) -> Response:
     """Take the appeal."""
     try:
@@ -117,7 +121,7 @@ def take_appeal(
 @router.post("/review/appeals/{appeal_id}/decide", response_class=HTMLResponse)
 def decide_appeal(
     request: Request,
-    appeal_id: int,
+    appeal_id: RowId,
     rt: RT,
     who: Annotated[Principal, Depends(require_form(APPEALS_DECIDE))],
     outcome: Annotated[str, Form()] = "",
@@ -164,7 +168,7 @@ def _referral_page(
     request: Request,
     rt: Runtime,
     who: Principal,
-    ref_id: int,
+    ref_id: RowId,
     error: str = "",
     field: str = "",
     status: int = 200,
@@ -183,7 +187,7 @@ def _referral_page(
 
 
 @router.get("/council/referrals/{referral_id}", response_class=HTMLResponse)
-def referral_page(request: Request, referral_id: int, rt: RT, who: Member) -> HTMLResponse:
+def referral_page(request: Request, referral_id: RowId, rt: RT, who: Member) -> HTMLResponse:
     """A referral's redacted packet and the vote form."""
     return _referral_page(request, rt, who, referral_id)
 
@@ -191,7 +195,7 @@ def referral_page(request: Request, referral_id: int, rt: RT, who: Member) -> HT
 @router.post("/council/referrals/{referral_id}/vote", response_class=HTMLResponse)
 def vote(
     request: Request,
-    referral_id: int,
+    referral_id: RowId,
     rt: RT,
     who: Annotated[Principal, Depends(require_form(COUNCIL_VOTE))],
     vote: Annotated[str, Form()] = "",

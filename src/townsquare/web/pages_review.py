@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from townsquare.access.models import Approval
 from townsquare.access.permissions import Principal, require, require_form
 from townsquare.access.roles import BULK_DECIDE, CASE_DECIDE, POSTS_READ, QUEUE_VIEW
+from townsquare.api_types import RowId
 from townsquare.content.api import RT
 from townsquare.content.models import Account, Post
 from townsquare.db import transaction
@@ -82,7 +83,7 @@ def _case_page(
     request: Request,
     rt: Runtime,
     who: Principal,
-    case_id: int,
+    case_id: RowId,
     error: str = "",
     field: str = "",
     status: int = 200,
@@ -105,14 +106,14 @@ def _case_page(
 
 
 @router.get("/review/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, rt: RT, who: Viewer) -> HTMLResponse:
+def case_page(request: Request, case_id: RowId, rt: RT, who: Viewer) -> HTMLResponse:
     """The case view."""
     return _case_page(request, rt, who, case_id)
 
 
 @router.post("/review/cases/{case_id}/take", response_class=HTMLResponse)
 def take(
-    request: Request, case_id: int, rt: RT, who: Annotated[Principal, Depends(require_form(CASE_DECIDE))]
+    request: Request, case_id: RowId, rt: RT, who: Annotated[Principal, Depends(require_form(CASE_DECIDE))]
 ) -> Response:
     """Take the case, then show it."""
     try:
@@ -125,7 +126,7 @@ def take(
 
 @router.post("/review/cases/{case_id}/release", response_class=HTMLResponse)
 def release(
-    request: Request, case_id: int, rt: RT, who: Annotated[Principal, Depends(require_form(CASE_DECIDE))]
+    request: Request, case_id: RowId, rt: RT, who: Annotated[Principal, Depends(require_form(CASE_DECIDE))]
 ) -> Response:
     """Give the case back."""
     try:
@@ -140,7 +141,7 @@ def release(
 @router.post("/review/cases/{case_id}/decide", response_class=HTMLResponse)
 def decide(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     rt: RT,
     who: Annotated[Principal, Depends(require_form(CASE_DECIDE))],
     outcome: Annotated[str, Form()] = "",
@@ -181,7 +182,7 @@ def decide(
 @router.post("/review/cases/{case_id}/escalate", response_class=HTMLResponse)
 def escalate(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     rt: RT,
     who: Annotated[Principal, Depends(require_form(QUEUE_VIEW))],
     reason: Annotated[str, Form()] = "",
