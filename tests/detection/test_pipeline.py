@@ -112,3 +112,20 @@ def test_the_model_versions_in_use_are_an_event_and_a_change_alerts_auditors(mod
             assert alerts[0].recipient_role == "auditor"
     finally:
         models_rt.classifier.versions = real
+
+
+def test_harassment_reads_abuse_aimed_at_a_person_not_profanity_in_the_air(models_client: TestClient) -> None:
+    aimed = _post(
+        models_client, "@dave you are a worthless pathetic idiot, nobody wants you here, just leave"
+    )
+    air = _post(models_client, "ugh this damn traffic is shit, stuck on the bridge for an hour again")
+    aimed_sig, air_sig = _signal(aimed, "model.harassment"), _signal(air, "model.harassment")
+    assert aimed_sig is not None
+    assert air_sig is not None
+    abuse = _signal(aimed, "model.abuse")
+    assert abuse is not None
+    # Harassment is abuse times P(aimed at an individual): never above abuse itself.
+    assert aimed_sig["score"] <= abuse["score"] + 1e-9
+    assert aimed_sig["score"] > air_sig["score"]
+    assert aimed_sig["score"] >= 0.5  # the live harassment policy's review threshold
+    assert air_sig["score"] < 0.5

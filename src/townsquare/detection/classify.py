@@ -43,6 +43,7 @@ class Score:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     tier: str = "fast"
+    targeted_individual: float | None = None  # abuse only: P(abusive) x P(aimed at an individual)
 
     @property
     def auto(self) -> bool:
@@ -98,7 +99,11 @@ class Classifier:
 
         Claim matches never act alone: matching similarity is not a validated precision.
         """
-        out: dict[str, float | None] = {"claims.election": None, "claims.health": None}
+        out: dict[str, float | None] = {
+            "claims.election": None,
+            "claims.health": None,
+            "model.harassment": None,
+        }
         for name in SCORERS:
             fast = self.fast.heads[name].auto_threshold
             values: list[float | None] = [fast]
@@ -180,6 +185,10 @@ class Classifier:
         abuse = scores["abuse"]
         targeted = TARGETED[int(np.argmax(probs["targeted"][i]))] if abuse.flagged else "none"
         abuse.extra["targeted"] = targeted
+        # Abuse aimed at a person (not profanity in the air): what the harassment policy reads.
+        abuse.targeted_individual = float(
+            abuse.probability * probs["targeted"][i][TARGETED.index("individual")]
+        )
         misinfo = scores["misinformation"]
         hits = [m for m in matches if m.similarity >= self.claim_threshold(m.method)]
         misinfo.extra["claims"] = [m.to_dict() for m in matches[:5] if m in hits]
@@ -203,6 +212,10 @@ def signals(result: Result) -> list[Signal]:
         extra = {k: v for k, v in score.extra.items() if k in ("target", "targeted") and v}
         evidence = tuple({**e} for e in score.evidence) + ((extra,) if extra and score.flagged else ())
         out.append(Signal(f"model.{name}", score.version, None, score.probability, label, evidence))
+        if score.targeted_individual is not None:
+            out.append(
+                Signal("model.harassment", score.version, None, score.targeted_individual, label, evidence)
+            )
     best: dict[str, dict[str, Any]] = {}
     for claim in result.scores["misinformation"].extra.get("claims", []):
         key = "claims.election" if claim["topic"].startswith("election") else "claims.health"
