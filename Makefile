@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TOWNSQUARE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export TOWNSQUARE_TEST_POSTGRES_URL
+# One worker per core (pytest-xdist): each has its own databases, temp folders and server ports.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: demo serve test test-sqlite test-postgres lint format bench venv clean
 
@@ -37,10 +39,10 @@ test: $(STAMP)  ## every suite on SQLite, then again on PostgreSQL when one is r
 	fi
 
 test-sqlite: $(STAMP)
-	TOWNSQUARE_TEST_BACKEND=sqlite $(PY) -m pytest
+	TOWNSQUARE_TEST_BACKEND=sqlite $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
-	TOWNSQUARE_TEST_BACKEND=postgres $(PY) -m pytest
+	TOWNSQUARE_TEST_BACKEND=postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench migrations scripts
