@@ -188,6 +188,11 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
     monkeypatch.setenv("TOWNSQUARE_LINK_KEY_PATH", str(settings.link_key_path))
     monkeypatch.setenv("TOWNSQUARE_WEBHOOK_SECRET_PATH", str(settings.webhook_secret_path))
     monkeypatch.setenv("COLUMNS", "200")
+    from townsquare.cli import common
+
+    # The consoles were built at import, before COLUMNS was set: give them a wide, fixed width.
+    monkeypatch.setattr(common.console, "width", 200)
+    monkeypatch.setattr(common.err, "width", 200)
     get_settings.cache_clear()
     runner = CliRunner()
 
