@@ -59,10 +59,13 @@ def assign_group(session: Session, case: Case, text: str) -> None:
     case.signature = sig
     candidates = session.scalars(
         select(Case)
-        .join(CaseBand, CaseBand.case_id == Case.id)
-        .where(CaseBand.band.in_(keys), Case.id != case.id, Case.state.in_(OPEN_STATES))
+        .where(
+            # A subquery, not DISTINCT over a join: PostgreSQL cannot compare the JSON columns of cases.
+            Case.id.in_(select(CaseBand.case_id).where(CaseBand.band.in_(keys))),
+            Case.id != case.id,
+            Case.state.in_(OPEN_STATES),
+        )
         .order_by(Case.id)
-        .distinct()
     ).all()
     for other in candidates:
         if other.signature and jaccard(sig, other.signature) >= SIMILAR:
