@@ -127,6 +127,39 @@ def test_control_characters_in_the_path_or_a_nul_in_the_query_are_refused(http: 
     assert_secure(response, no_store=url.startswith("/v1"))
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"account": "a\\u0000b", "statement": "please"}', "application/json"),
+        (b'{"account": "ok", "statement": "a \\\\\\u0000 b"}', "application/json"),
+        (b"username=a%00b&password=x", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_nul_anywhere_in_a_body_is_refused_before_it_reaches_the_database(
+    http: TestClient, content: bytes, content_type: str
+) -> None:
+    response = http.post("/v1/reinstatements", content=content, headers={"content-type": content_type})
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {"field": "body", "message": "a NUL character (U+0000) is not allowed in any field"}
+    ]
+    assert_secure(response, no_store=True)
+
+
+def test_an_escaped_backslash_before_u0000_is_ordinary_text(http: TestClient) -> None:
+    body = b'{"account": "no-such-account", "statement": "see C:\\\\u0000 and 100%00"}'
+    response = http.post("/v1/reinstatements", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 404  # got past the guard: the account is unknown
+
+
+def test_counts_past_the_integer_columns_are_a_422_naming_the_field(http: TestClient) -> None:
+    account = {"platform_id": "big-1", "handle": "big", "created_at": "2026-01-01T00:00:00Z"}
+    response = http.post("/v1/accounts", json={**account, "follower_count": 2**31})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "follower_count"
+    assert http.post("/v1/accounts", json={**account, "follower_count": 2**31 - 1}).status_code == 201
+
+
 def test_ordinary_paths_and_queries_pass_the_guard(http: TestClient) -> None:
     assert http.get("/v1/posts/post-1%20x?note=a%0Ab").status_code == 404  # a newline in a query is data
     assert http.get("/healthz").status_code == 200

@@ -9,9 +9,11 @@ from pydantic import Field
 
 MAX_ROW_ID = 2**63 - 1  # BIGINT: a larger id would overflow the driver (a 500 instead of a 404)
 MAX_VERSION = 2**31 - 1  # INTEGER version columns
+MAX_COUNT = 2**31 - 1  # INTEGER count columns (followers, views)
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id")]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]  # a row id in a request body
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]  # a follower or view count in a request body
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number")]
 
 # Documented on routes whose change may wait for a second person instead of happening at once.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -23,7 +25,7 @@ from townsquare.council import api as council_api
 from townsquare.db import transaction
 from townsquare.detection import api as detection_api
 from townsquare.enforcement import api as enforcement_api
-from townsquare.errors import error_body, install_error_handlers
+from townsquare.errors import NulInBody, error_body, install_error_handlers
 from townsquare.notify import WebhookSender
 from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
@@ -32,9 +34,21 @@ from townsquare.runtime import Runtime, build_runtime
 from townsquare.web import pages_appeals, pages_audit, pages_auth, pages_public, pages_review
 from townsquare.web.render import WEB, page
 
+# A NUL in a body: the raw byte, JSON's \u0000 escape (an unescaped backslash), or %00 in a form.
+_NUL_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_FORM = b"application/x-www-form-urlencoded"
+
+
+def _nul_in_body(body: bytes, content_type: bytes) -> bool:
+    if b"\x00" in body or _NUL_JSON.search(body):
+        return True
+    return content_type.startswith(_FORM) and b"%00" in body
+
 
 class BodyLimit:
-    """Refuse bodies over the limit with 413, by Content-Length or while streaming."""
+    """Refuse bodies over the limit with 413 (by Content-Length or while streaming), and bodies holding
+    a NUL character with 422: no Townsquare field may hold one, and PostgreSQL cannot store one in text
+    (it would surface as a 500 in whichever route stored or looked up the value)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -44,33 +58,43 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(send)
+            await self._refuse(send, 413, "payload_too_large", f"body is larger than {self.limit} bytes")
             return
-        seen = 0
+        content_type = headers.get(b"content-type", b"").lower()
+        seen: list[bytes] = []
+        size = 0
 
-        async def limited() -> Message:
-            nonlocal seen
+        async def guarded() -> Message:
+            nonlocal size
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
                 raise _TooLarge()
+            seen.append(chunk)
+            if not message.get("more_body", False) and _nul_in_body(b"".join(seen), content_type):
+                raise NulInBody()
             return message
 
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, guarded, send)
         except _TooLarge:
-            await self._too_large(send)
+            await self._refuse(send, 413, "payload_too_large", f"body is larger than {self.limit} bytes")
+        except NulInBody as exc:  # a route that reads its body itself
+            await self._refuse(send, 422, "invalid", "invalid input: body", exc.fields)
 
-    async def _too_large(self, send: Send) -> None:
-        import json
-
-        body = json.dumps(error_body("payload_too_large", f"body is larger than {self.limit} bytes")).encode()
+    @staticmethod
+    async def _refuse(
+        send: Send, status: int, code: str, message: str, detail: list[dict[str, str]] | None = None
+    ) -> None:
+        body = json.dumps(error_body(code, message, detail)).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

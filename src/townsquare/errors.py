@@ -10,6 +10,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
+class NulInBody(StarletteHTTPException):
+    """A request body holds a NUL character (raised while it streams in; answered 422 naming the body)."""
+
+    fields = [{"field": "body", "message": "a NUL character (U+0000) is not allowed in any field"}]
+
+    def __init__(self) -> None:
+        super().__init__(422, "invalid input: body")
+
+
 class TownsquareError(Exception):
     """Base error: `status` is the HTTP status, `detail` is JSON-able context."""
 
@@ -110,6 +119,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, NulInBody):
+            return JSONResponse(error_body("invalid", "invalid input: body", exc.fields), status_code=422)
         if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
             # FastAPI answers 400 when a JSON body is not UTF-8; to clients it is malformed JSON (422).
             detail = [{"field": "body", "message": "the body is not valid UTF-8 JSON"}]

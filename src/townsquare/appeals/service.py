@@ -18,6 +18,7 @@ from townsquare import events
 from townsquare.access.models import Approval, StaffUser
 from townsquare.access.roles import APPEALS_DECIDE
 from townsquare.access.service import Principal
+from townsquare.api_types import BodyId
 from townsquare.appeals.models import Appeal
 from townsquare.appeals.rules import Rules
 from townsquare.content.models import Account, Post, Report
@@ -44,7 +45,7 @@ class AppealIn(BaseModel):
 
     kind: Literal["action", "report"]
     action: str | None = Field(default=None, max_length=200, description="The action's puid (kind action)")
-    report: int | None = Field(default=None, ge=1, description="The report id (kind report)")
+    report: BodyId | None = Field(default=None, description="The report id (kind report)")
     account: str = Field(min_length=1, max_length=128, description="The appellant's platform account id")
     statement: str = Field(min_length=1, max_length=5_000)
 

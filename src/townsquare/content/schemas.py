@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
+from townsquare.api_types import Count
 from townsquare.taxonomy import REPORT_REASONS
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -64,7 +65,7 @@ class AccountCreate(_Strict):
     bio: Annotated[SafeStr, Field(max_length=5_000)] = ""
     links: list[HttpUrl] = Field(default_factory=list, max_length=20)
     created_at: Timestamp
-    follower_count: int = Field(default=0, ge=0)
+    follower_count: Count = 0
     verified: bool = False
     protected: bool = False
     device_hashes: list[HashValue] = Field(
@@ -82,7 +83,7 @@ class AccountUpdate(_Strict):
     display_name: Annotated[SafeStr, Field(max_length=256)] | None = None
     bio: Annotated[SafeStr, Field(max_length=5_000)] | None = None
     links: list[HttpUrl] | None = Field(default=None, max_length=20)
-    follower_count: int | None = Field(default=None, ge=0)
+    follower_count: Count | None = None
     verified: bool | None = None
     protected: bool | None = None
     device_hashes: list[HashValue] | None = Field(default=None, max_length=20)
@@ -127,7 +128,7 @@ class MetricItem(_Strict):
     """One observed view count of a post."""
 
     post: PlatformId
-    views: int = Field(ge=0)
+    views: Count
     observed_at: Timestamp
 
 

@@ -14,7 +14,7 @@ from townsquare.access.approvals import approval_view
 from townsquare.access.models import Approval
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import AUTOMATION_PAUSE, BULK_DECIDE, CASE_DECIDE, NOTIFICATIONS_READ, QUEUE_VIEW
-from townsquare.api_types import PENDING, RowId
+from townsquare.api_types import MAX_ROW_ID, PENDING, RowId
 from townsquare.content import repository as repo
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
@@ -189,7 +189,7 @@ def notifications(
     rt: RT,
     _: Annotated[Principal, Depends(require(NOTIFICATIONS_READ))],
     account: Annotated[str, Query(min_length=1, max_length=128)],
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> list[dict[str, Any]]:
     with transaction(rt.sessions) as session:
         acct = repo.account(session, account)

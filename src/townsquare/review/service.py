@@ -20,6 +20,7 @@ from townsquare.access.models import Approval, StaffUser
 from townsquare.access.protect import check_actor_may_act
 from townsquare.access.roles import CASE_DECIDE
 from townsquare.access.service import Principal
+from townsquare.api_types import MAX_VERSION
 from townsquare.enforcement import human
 from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
@@ -43,7 +44,9 @@ class DecisionIn(BaseModel):
     reason: str = Field(default="", max_length=2_000)
     duration_days: int | None = Field(default=None, ge=1, le=3650)
     revision: int = Field(
-        ge=1, description="The case revision the decision was made on (stale forms are refused)"
+        ge=1,
+        le=MAX_VERSION,
+        description="The case revision the decision was made on (stale forms are refused)",
     )
 
 
