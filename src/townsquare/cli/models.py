@@ -22,7 +22,7 @@ ONLY = typer.Option(None, "--only", help=f"Rebuild only these (repeatable): {', 
 def train(
     only: list[str] = ONLY,
     sample: int = typer.Option(None, help="Use at most N rows per dataset split (quick runs and tests)."),
-    epochs: float = typer.Option(None, help="Semantic tier fine-tuning epochs (default 2)."),
+    epochs: float = typer.Option(None, help="Semantic tier fine-tuning epochs (default 0.5, as committed)."),
     models_dir: Path = typer.Option(None, help="Where to write the artifacts (default: the models setting)."),
 ) -> None:
     """Rebuild the model artifacts from the datasets with fixed seeds."""

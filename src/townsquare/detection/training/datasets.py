@@ -508,6 +508,31 @@ def background_negatives(d: Path) -> Part:
     )
 
 
+def news_negatives(d: Path) -> Part:
+    """Real news posts (CONSTRAINT's "real" rows) as examples of what spam is not.
+
+    The spam data is SMS and YouTube comments; without these, news posts with links and numbers look
+    like spam to the spam head.
+    """
+    c = constraint_misinfo(d)
+
+    def real(rows: list[Example]) -> list[Example]:
+        return [Example(r.text, 0) for r in rows if r.label == 0]
+
+    return Part(
+        "constraint-real-news",
+        "CONSTRAINT real news posts as spam negatives",
+        c.license,
+        False,
+        c.split,
+        ("negative", "positive"),
+        real(c.train),
+        real(c.val),
+        real(c.test),
+        notes="negatives only: every row is a real news post",
+    )
+
+
 Reader = Callable[[Path], Part]
 TASKS: dict[str, tuple[Reader, ...]] = {
     "hate": (tweeteval_hate, davidson_hate, stormfront_hate, team_hate),
@@ -523,7 +548,8 @@ TASKS: dict[str, tuple[Reader, ...]] = {
         background_negatives,
     ),
     "scam": (smishing_scam, team_scams),
-    "spam": (sms_spam, smishing_spam, youtube_spam),
+    # Everyday posts and news posts keep the spam head from flagging ordinary links and numbers.
+    "spam": (sms_spam, smishing_spam, youtube_spam, background_negatives, news_negatives),
 }
 
 
