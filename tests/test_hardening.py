@@ -128,22 +128,30 @@ def test_control_characters_in_the_path_or_a_nul_in_the_query_are_refused(http: 
 
 
 @pytest.mark.parametrize(
-    ("content", "content_type"),
+    ("content", "content_type", "field"),
     [
-        (b'{"account": "a\\u0000b", "statement": "please"}', "application/json"),
-        (b'{"account": "ok", "statement": "a \\\\\\u0000 b"}', "application/json"),
-        (b"username=a%00b&password=x", "application/x-www-form-urlencoded"),
+        (b'{"account": "a\\u0000b", "statement": "please"}', "application/json", "account"),
+        (b'{"account": "ok", "statement": "a \\\\\\u0000 b"}', "application/json", "statement"),
+        (b'{"account": "ok", "extra": [{"k\\u0000": 1}]}', "application/json", "extra.0.k"),
+        (b"username=a%00b&password=x", "application/x-www-form-urlencoded", "username"),
     ],
 )
-def test_a_nul_anywhere_in_a_body_is_refused_before_it_reaches_the_database(
-    http: TestClient, content: bytes, content_type: str
+def test_a_nul_anywhere_in_a_body_is_refused_naming_the_field(
+    http: TestClient, content: bytes, content_type: str, field: str
 ) -> None:
     response = http.post("/v1/reinstatements", content=content, headers={"content-type": content_type})
     assert response.status_code == 422
-    assert response.json()["detail"] == [
-        {"field": "body", "message": "a NUL character (U+0000) is not allowed in any field"}
-    ]
+    assert response.json()["detail"] == [{"field": field, "message": "contains a NUL character (U+0000)"}]
+    assert response.json()["message"] == f"invalid input: {field}"
     assert_secure(response, no_store=True)
+
+
+def test_a_raw_nul_byte_is_malformed_json(http: TestClient) -> None:
+    response = http.post(
+        "/v1/reinstatements", content=b'{"account": "a\x00b"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "body"
 
 
 def test_an_escaped_backslash_before_u0000_is_ordinary_text(http: TestClient) -> None:

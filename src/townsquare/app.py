@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -39,10 +40,40 @@ _NUL_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _FORM = b"application/x-www-form-urlencoded"
 
 
-def _nul_in_body(body: bytes, content_type: bytes) -> bool:
-    if b"\x00" in body or _NUL_JSON.search(body):
-        return True
-    return content_type.startswith(_FORM) and b"%00" in body
+def _find_nul(value: Any, path: tuple[str, ...]) -> str | None:
+    """The dotted path of the first string (or key) holding a NUL, as validation errors name fields."""
+    if isinstance(value, str):
+        return ".".join(path) or "body" if "\x00" in value else None
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return ".".join((*path, key.replace("\x00", ""))) or "body"
+        found = _find_nul(item, (*path, str(key)))
+        if found:
+            return found
+    return None
+
+
+def nul_field(body: bytes, content_type: bytes) -> str | None:
+    """The field of a JSON or form body that holds a NUL character, if any (cheap when none does).
+
+    A raw NUL byte cannot appear in valid JSON, so the JSON parser's own error answers that case.
+    """
+    if content_type.startswith(_FORM):
+        if b"%00" not in body and b"\x00" not in body:
+            return None
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return next((k.replace("\x00", "") or "body" for k, v in pairs if "\x00" in k + v), None)
+    if not _NUL_JSON.search(body):
+        return None
+    try:
+        return _find_nul(json.loads(body), ())
+    except ValueError:
+        return None  # not JSON: the route's parser refuses it with its own clear error
 
 
 class BodyLimit:
@@ -75,8 +106,10 @@ class BodyLimit:
             if size > self.limit:
                 raise _TooLarge()
             seen.append(chunk)
-            if not message.get("more_body", False) and _nul_in_body(b"".join(seen), content_type):
-                raise NulInBody()
+            if not message.get("more_body", False):
+                field = nul_field(b"".join(seen), content_type)
+                if field is not None:
+                    raise NulInBody(field)
             return message
 
         try:
@@ -84,7 +117,7 @@ class BodyLimit:
         except _TooLarge:
             await self._refuse(send, 413, "payload_too_large", f"body is larger than {self.limit} bytes")
         except NulInBody as exc:  # a route that reads its body itself
-            await self._refuse(send, 422, "invalid", "invalid input: body", exc.fields)
+            await self._refuse(send, 422, "invalid", exc.detail, exc.fields)
 
     @staticmethod
     async def _refuse(

@@ -11,12 +11,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class NulInBody(StarletteHTTPException):
-    """A request body holds a NUL character (raised while it streams in; answered 422 naming the body)."""
+    """A request body field holds a NUL character (raised while the body streams in; answered 422)."""
 
-    fields = [{"field": "body", "message": "a NUL character (U+0000) is not allowed in any field"}]
-
-    def __init__(self) -> None:
-        super().__init__(422, "invalid input: body")
+    def __init__(self, field: str) -> None:
+        super().__init__(422, f"invalid input: {field}")
+        self.fields = [{"field": field, "message": "contains a NUL character (U+0000)"}]
 
 
 class TownsquareError(Exception):
@@ -120,7 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, NulInBody):
-            return JSONResponse(error_body("invalid", "invalid input: body", exc.fields), status_code=422)
+            return JSONResponse(error_body("invalid", str(exc.detail), exc.fields), status_code=422)
         if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
             # FastAPI answers 400 when a JSON body is not UTF-8; to clients it is malformed JSON (422).
             detail = [{"field": "body", "message": "the body is not valid UTF-8 JSON"}]
