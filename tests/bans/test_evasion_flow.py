@@ -83,3 +83,21 @@ def test_malformed_hashes_are_refused(client: TestClient) -> None:
     resp = client.post("/v1/accounts", json=f.account(device_hashes=["no spaces allowed"]))
     assert resp.status_code == 422
     assert "device_hashes" in resp.text
+
+
+def test_after_the_purge_a_shared_device_no_longer_matches(
+    client: TestClient, rt: Runtime, clock: Clock
+) -> None:
+    banned = _account(client, handle="quiet_fox", display_name="Quiet Fox", device_hashes=[DEVICE])
+    ban = client.post(
+        "/v1/actions", json={"action": "ban", "policy": "spam", "account": banned, "reason": "x"}
+    )
+    assert ban.status_code == 201
+    first = _account(client, handle="maple_tree_41", display_name="Maple", device_hashes=[DEVICE])
+    assert first in [c["subject"] for c in client.get("/v1/queues/ban_evasion/cases").json()]
+    clock.advance(days=rt.settings.fingerprint_retention_days + 1)
+    with transaction(rt.sessions) as session:
+        purge(session, rt)
+    # The matcher built before the purge must not be reused: the device hash is gone from the fingerprint.
+    later = _account(client, handle="river_stone_7", display_name="Stone", device_hashes=[DEVICE])
+    assert later not in [c["subject"] for c in client.get("/v1/queues/ban_evasion/cases").json()]

@@ -15,10 +15,11 @@ against them, and open a review case with the evidence side by side when one mat
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from townsquare import events
@@ -31,7 +32,8 @@ from townsquare.runtime import Runtime
 POST_MILESTONES = (5, 20)
 STYLE_POSTS = 200
 _lock = threading.Lock()
-_cache: dict[str, tuple[int, int, Matcher]] = {}
+# Per engine (a test's or a process's database): the fingerprints' stamp and the matcher built from them.
+_cache: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, int, int], Matcher]] = weakref.WeakKeyDictionary()
 
 
 def record_hashes(
@@ -110,15 +112,22 @@ def record_ban(session: Session, rt: Runtime, account: Account, action_id: int) 
 
 
 def _matcher(session: Session) -> Matcher | None:
-    """A matcher over every stored fingerprint, rebuilt only when fingerprints were added or changed."""
-    count, newest = session.execute(select(func.count(), func.max(BanFingerprint.id))).one()
+    """A matcher over every stored fingerprint, rebuilt only when fingerprints were added or changed.
+
+    The stamp counts the fingerprints still holding device or IP hashes too, so that a retention purge
+    (which clears them in place) is never matched against from a stale cache.
+    """
+    count, newest, hashed = session.execute(
+        select(func.count(), func.max(BanFingerprint.id), func.count(BanFingerprint.hashes_until))
+    ).one()
     if not count:
         return None
-    key = str(session.get_bind().engine.url)
+    stamp = (int(count), int(newest), int(hashed))
+    engine = session.get_bind().engine
     with _lock:
-        cached = _cache.get(key)
-        if cached is not None and cached[:2] == (int(count), int(newest)):
-            return cached[2]
+        cached = _cache.get(engine)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
     rows = session.execute(
         select(BanFingerprint, Account.platform_id).join(Account, Account.id == BanFingerprint.account_id)
     ).all()
@@ -131,7 +140,7 @@ def _matcher(session: Session) -> Matcher | None:
     ]
     matcher = Matcher(banned, EvasionParams())
     with _lock:
-        _cache[key] = (int(count), int(newest), matcher)
+        _cache[engine] = (stamp, matcher)
     return matcher
 
 
