@@ -116,14 +116,10 @@ class BodyLimit:
             await self.app(scope, guarded, send)
         except _TooLarge:
             await self._refuse(send, 413, "payload_too_large", f"body is larger than {self.limit} bytes")
-        except NulInBody as exc:  # a route that reads its body itself
-            await self._refuse(send, 422, "invalid", exc.detail, exc.fields)
 
     @staticmethod
-    async def _refuse(
-        send: Send, status: int, code: str, message: str, detail: list[dict[str, str]] | None = None
-    ) -> None:
-        body = json.dumps(error_body(code, message, detail)).encode()
+    async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+        body = json.dumps(error_body(code, message)).encode()
         await send(
             {
                 "type": "http.response.start",
