@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids fall back to Integer there.
@@ -77,3 +78,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def loaded(session: Session, model: type[Any], ident: Any) -> Any | None:
+    """The object of `model` with this primary key if the session already holds it (no query)."""
+    return session.identity_map.get(identity_key(model, ident))
+
+
+def expire_loaded(session: Session, model: type[Any], idents: Iterable[Any], attrs: list[str]) -> None:
+    """After a bulk UPDATE by primary key: make objects the session holds reload these attributes."""
+    for ident in idents:
+        obj = loaded(session, model, ident)
+        if obj is not None:
+            session.expire(obj, attrs)

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.content import assert_error
+from tests.fixtures import factories as f
 from tests.review.conftest import case_for, new_account, new_post
 
 Staff = Callable[[str, list[str]], TestClient]
@@ -22,6 +23,18 @@ def review_overrides() -> dict[str, Any]:
 
 def _wave(platform: TestClient, n: int) -> list[str]:
     return [new_post(platform, new_account(platform), f"{WAVE} #{i}") for i in range(n)]
+
+
+def test_a_wave_in_one_batch_shares_one_group(platform: TestClient, staff: Staff) -> None:
+    """The batch path opens its cases in one transaction: later cases must see earlier ones' groups."""
+    authors = [new_account(platform) for _ in range(4)]
+    items = [f.post(a, f"{WAVE} #{i}") for i, a in enumerate(authors)]
+    resp = platform.post("/v1/posts/batch", json={"posts": items})
+    assert resp.status_code == 200, resp.text
+    senior = staff("senior", ["senior_moderator"])
+    groups = [case_for(senior, str(item["platform_id"]))["dup_group"] for item in items]
+    assert groups[0]
+    assert groups == [groups[0]] * 4
 
 
 def test_a_wave_shares_one_group_and_is_decided_at_once(platform: TestClient, staff: Staff) -> None:

@@ -212,7 +212,9 @@ def _open_cases(
     for item, pid, vid in todo:
         assert item.plan is not None
         action = actions.get(vid)
-        intake.from_decision(session, rt, posts[pid], vid, item.plan.live, action.id if action else None)
+        intake.from_decision(
+            session, rt, posts[pid], vid, item.plan.live, action.id if action else None, new_post=True
+        )
 
 
 def _enforce(

@@ -12,9 +12,10 @@ import hashlib
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from townsquare.db import loaded as held
 from townsquare.detection.features import model_text
 from townsquare.detection.normalize import tokens
 from townsquare.review.models import OPEN_STATES, Case, CaseBand
@@ -57,8 +58,9 @@ def assign_group(session: Session, case: Case, text: str) -> None:
         return
     keys = bands(sig)
     case.signature = sig
-    candidates = session.scalars(
-        select(Case)
+    # Only the columns the match needs: loading whole cases (JSON columns and all) costs more than the query.
+    candidates = session.execute(
+        select(Case.id, Case.signature, Case.dup_group)
         .where(
             # A subquery, not DISTINCT over a join: PostgreSQL cannot compare the JSON columns of cases.
             Case.id.in_(select(CaseBand.case_id).where(CaseBand.band.in_(keys))),
@@ -67,10 +69,17 @@ def assign_group(session: Session, case: Case, text: str) -> None:
         )
         .order_by(Case.id)
     ).all()
-    for other in candidates:
-        if other.signature and jaccard(sig, other.signature) >= SIMILAR:
-            case.dup_group = other.dup_group or str(other.id)
-            if other.dup_group is None:
-                other.dup_group = str(other.id)
+    for other_id, other_sig, other_group in candidates:
+        # A case opened earlier in this transaction may hold a signature or group not yet flushed.
+        mine = held(session, Case, other_id)
+        if mine is not None:
+            other_sig, other_group = mine.signature, mine.dup_group
+        if other_sig and jaccard(sig, other_sig) >= SIMILAR:
+            case.dup_group = other_group or str(other_id)
+            if other_group is None:
+                first = session.get(Case, other_id)
+                assert first is not None
+                first.dup_group = str(other_id)
             break
-    session.add_all(CaseBand(case_id=case.id, band=k) for k in keys)
+    # One multi-row INSERT, not 16 ORM objects through the unit of work (this runs on the ingest path).
+    session.execute(insert(CaseBand), [{"case_id": case.id, "band": k} for k in keys])

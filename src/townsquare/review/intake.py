@@ -7,13 +7,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from townsquare import events
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post
+from townsquare.db import expire_loaded
 from townsquare.policy.engine import Decision, PolicyEvaluation
 from townsquare.review import duplicates
 from townsquare.review.models import OPEN_STATES, Case
@@ -53,6 +55,8 @@ class Opening:
     action_id: int | None = None
     parent_case_id: int | None = None
     excluded: list[int] = field(default_factory=list)
+    # The post was created in this transaction: it can have no open case and no view snapshots yet.
+    new_post: bool = False
 
 
 def sampled(rate: float, key: str) -> bool:
@@ -69,49 +73,89 @@ def _reach(session: Session, case: Case, now: datetime) -> tuple[int, float]:
     return repo.reach(session, case.post_id, now)
 
 
+class _PriorityFacts(Protocol):
+    """What a priority is computed from: a Case, or a row of the same columns."""
+
+    severity: str
+    score: float
+    brigading: dict[str, Any] | None
+    report_count: int
+    trusted_flagger: bool
+    kind: str
+    opened_at: datetime
+
+
+def _inputs(c: _PriorityFacts, followers: int, reach: tuple[int, float], now: datetime) -> PriorityInputs:
+    views, velocity = reach
+    trusted = _trusted(c)
+    independent = int((c.brigading or {}).get("independent", c.report_count - trusted))
+    return PriorityInputs(
+        severity=c.severity,
+        score=c.score,
+        independent_reports=max(independent, 0),
+        trusted_reports=trusted,
+        views=views,
+        velocity=velocity,
+        followers=followers,
+        hours_waiting=max((now - c.opened_at).total_seconds() / 3600, 0.0),
+        check=c.kind in CHECK_KINDS,
+    )
+
+
 def refresh_priority(
     session: Session, rt: Runtime, case: Case, reach: tuple[int, float] | None = None
 ) -> None:
     """Recompute a case's priority from what is known now (views, velocity, reports, waiting time)."""
     now = rt.now()
-    views, velocity = reach if reach is not None else _reach(session, case, now)
-    independent = int((case.brigading or {}).get("independent", case.report_count - _trusted(case)))
-    inputs = PriorityInputs(
-        severity=case.severity,
-        score=case.score,
-        independent_reports=max(independent, 0),
-        trusted_reports=_trusted(case),
-        views=views,
-        velocity=velocity,
-        followers=case.account.follower_count,
-        hours_waiting=max((now - case.opened_at).total_seconds() / 3600, 0.0),
-        check=case.kind in CHECK_KINDS,
-    )
-    case.priority, case.priority_inputs = priority(inputs)
+    known = reach if reach is not None else _reach(session, case, now)
+    case.priority, case.priority_inputs = priority(_inputs(case, case.account.follower_count, known, now))
 
 
 def reprioritise_posts(session: Session, rt: Runtime, post_ids: set[int]) -> int:
-    """New view counts change the expected harm: recompute the open cases of these posts."""
+    """New view counts change the expected harm: recompute the open cases of these posts.
+
+    Runs on every metrics call for every post with an open case, so it reads columns and writes one
+    bulk UPDATE rather than loading each case.
+    """
     if not post_ids:
         return 0
-    cases = session.scalars(
-        select(Case)
-        .options(joinedload(Case.account))
+    session.flush()  # the columns read below must include changes made earlier in this transaction
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.post_id,
+            Case.severity,
+            Case.score,
+            Case.brigading,
+            Case.report_count,
+            Case.trusted_flagger,
+            Case.kind,
+            Case.opened_at,
+            Account.follower_count,
+        )
+        .join(Account, Account.id == Case.account_id)
         .where(Case.post_id.in_(post_ids), Case.state.in_(OPEN_STATES))
     ).all()
-    reach = repo.reach_many(session, {c.post_id for c in cases if c.post_id is not None}, rt.now())
-    for case in cases:
-        refresh_priority(session, rt, case, reach.get(case.post_id or 0, (0, 0.0)))
-    return len(cases)
+    if not rows:
+        return 0
+    now = rt.now()
+    reach = repo.reach_many(session, {r.post_id for r in rows}, now)
+    updates = []
+    for r in rows:
+        value, inputs = priority(_inputs(r, r.follower_count, reach.get(r.post_id, (0, 0.0)), now))
+        updates.append({"id": r.id, "priority": value, "priority_inputs": inputs})
+    session.execute(update(Case), updates)
+    expire_loaded(session, Case, [r.id for r in rows], ["priority", "priority_inputs"])
+    return len(rows)
 
 
-def _trusted(case: Case) -> int:
+def _trusted(case: _PriorityFacts) -> int:
     return int((case.brigading or {}).get("trusted", 1 if case.trusted_flagger else 0))
 
 
-def _facts(session: Session, rt: Runtime, case: Case) -> Facts:
+def _facts(session: Session, rt: Runtime, case: Case, reach: tuple[int, float] | None = None) -> Facts:
     now = rt.now()
-    views, velocity = _reach(session, case, now)
+    views, velocity = reach if reach is not None else _reach(session, case, now)
     return Facts(
         kind=case.kind,
         policy=case.policy,
@@ -127,9 +171,9 @@ def _facts(session: Session, rt: Runtime, case: Case) -> Facts:
     )
 
 
-def route(session: Session, rt: Runtime, case: Case) -> None:
+def route(session: Session, rt: Runtime, case: Case, reach: tuple[int, float] | None = None) -> None:
     """Put the case in the queue its rules say (escalations always go to the first rule's queue)."""
-    case.queue = rt.router.route(_facts(session, rt, case))
+    case.queue = rt.router.route(_facts(session, rt, case, reach))
 
 
 def existing(
@@ -144,7 +188,12 @@ def existing(
 def open_case(session: Session, rt: Runtime, o: Opening) -> Case:
     """Open a case (or fold into the open one of the same kind on the same subject)."""
     subject_type = "post" if o.post is not None else "account"
-    found = existing(session, subject_type, o.post, o.account, o.kind) if o.kind not in CHECK_KINDS else None
+    fresh = o.new_post and o.post is not None
+    found = (
+        existing(session, subject_type, o.post, o.account, o.kind)
+        if o.kind not in CHECK_KINDS and not fresh
+        else None
+    )
     if found is not None:
         _fold(found, o)
         refresh_priority(session, rt, found)
@@ -174,8 +223,9 @@ def open_case(session: Session, rt: Runtime, o: Opening) -> Case:
     )
     session.add(case)
     session.flush([case])
-    refresh_priority(session, rt, case)
-    route(session, rt, case)
+    reach = (0, 0.0) if fresh else _reach(session, case, case.opened_at)
+    refresh_priority(session, rt, case, reach)
+    route(session, rt, case, reach)
     if o.post is not None and o.kind in ("review", "automation_qa"):
         duplicates.assign_group(session, case, o.post.text)
     events.record(
@@ -217,9 +267,19 @@ def _why(ev: PolicyEvaluation) -> str:
 
 
 def from_decision(
-    session: Session, rt: Runtime, post: Post, verdict_id: int, decision: Decision, action_id: int | None
+    session: Session,
+    rt: Runtime,
+    post: Post,
+    verdict_id: int,
+    decision: Decision,
+    action_id: int | None,
+    new_post: bool = False,
 ) -> list[Case]:
-    """Cases a live decision calls for: a review, a proposed account action, or an automation sample."""
+    """Cases a live decision calls for: a review, a proposed account action, or an automation sample.
+
+    `new_post`: the post was created in this transaction (the batch ingest path), so no lookup for an
+    open case on it, or for its views, is needed.
+    """
     ev = decision.primary
     if ev is None:
         return []
@@ -240,6 +300,7 @@ def from_decision(
             scorer=ev.scorer,
             verdict_id=verdict_id,
             action_id=action,
+            new_post=new_post,
         )
 
     wanted = []
