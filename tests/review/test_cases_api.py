@@ -51,6 +51,32 @@ def test_more_views_raise_a_cases_priority(platform: TestClient, staff: Staff, r
     assert after["queue"] == "threats"
 
 
+def test_priority_inputs_show_the_latest_views_and_velocity(platform: TestClient, staff: Staff) -> None:
+    """Velocity: views per hour between the two latest snapshots (the first: since the post's creation)."""
+    author = new_account(platform)
+    pid = new_post(platform, author, THREAT)  # created 11:00
+    mod = staff("mod", ["moderator"])
+
+    def inputs() -> dict[str, float]:
+        return dict(mod.get(f"/v1/cases/{case_for(mod, pid)['id']}").json()["priority_inputs"])
+
+    first = [{"post": pid, "views": 600, "observed_at": "2026-03-02T13:00:00Z"}]
+    assert platform.post("/v1/posts/metrics", json={"items": first}).status_code == 200
+    assert inputs()["views"] == 600
+    assert inputs()["velocity"] == 300.0
+    # Sent out of order: the later snapshot still counts as the latest.
+    later = [
+        {"post": pid, "views": 2600, "observed_at": "2026-03-02T17:00:00Z"},
+        {"post": pid, "views": 1600, "observed_at": "2026-03-02T15:00:00Z"},
+    ]
+    assert platform.post("/v1/posts/metrics", json={"items": later}).status_code == 200
+    assert inputs()["views"] == 2600
+    assert inputs()["velocity"] == 500.0
+    post = platform.get(f"/v1/posts/{pid}").json()
+    assert post["views"] == 2600
+    assert [v["views"] for v in post["view_snapshots"]] == [600, 1600, 2600]
+
+
 def test_reports_of_one_post_fold_into_one_case(platform: TestClient, staff: Staff) -> None:
     author = new_account(platform)
     pid = new_post(platform, author, BENIGN)

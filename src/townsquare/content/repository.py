@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -104,40 +105,54 @@ def snapshot_keys(
     return {(pid, at) for pid, at in session.execute(q)}
 
 
+def _nth_snapshot(column: Any, n: int) -> Any:
+    """The n-th latest snapshot's `column` of the outer query's post (one index seek per post)."""
+    return (
+        select(column)
+        .where(ViewSnapshot.post_id == Post.id)
+        .order_by(ViewSnapshot.observed_at.desc())
+        .limit(1)
+        .offset(n)
+        .correlate(Post)
+        .scalar_subquery()
+    )
+
+
 def reach_many(session: Session, post_ids: set[int], now: datetime) -> dict[int, tuple[int, float]]:
-    """Views so far and current velocity per post, as `reach` computes them, in two queries."""
+    """Views so far and current velocity per post, as `reach` computes them, in one query.
+
+    Each post's two latest snapshots come from correlated subqueries that seek the (post, time) index,
+    so the cost grows with the number of posts, not with how many snapshots they have accumulated.
+    """
     if not post_ids:
         return {}
-    ranked = (
-        select(
-            ViewSnapshot.post_id,
-            ViewSnapshot.views,
-            ViewSnapshot.observed_at,
-            func.row_number()
-            .over(partition_by=ViewSnapshot.post_id, order_by=ViewSnapshot.observed_at.desc())
-            .label("rank"),
-        )
-        .where(ViewSnapshot.post_id.in_(post_ids))
-        .subquery()
-    )
     rows = session.execute(
-        select(ranked.c.post_id, ranked.c.views, ranked.c.observed_at).where(ranked.c.rank <= 2)
+        select(
+            Post.id,
+            Post.created_at,
+            _nth_snapshot(ViewSnapshot.views, 0),
+            _nth_snapshot(ViewSnapshot.observed_at, 0),
+            _nth_snapshot(ViewSnapshot.views, 1),
+            _nth_snapshot(ViewSnapshot.observed_at, 1),
+        ).where(Post.id.in_(post_ids))
     ).all()
-    latest: dict[int, list[tuple[int, datetime]]] = {}
-    for pid, views, at in rows:
-        latest.setdefault(pid, []).append((views, at))
-    created: dict[int, datetime] = {
-        pid: at for pid, at in session.execute(select(Post.id, Post.created_at).where(Post.id.in_(latest)))
-    }
     out: dict[int, tuple[int, float]] = {pid: (0, 0.0) for pid in post_ids}
-    for pid, snaps in latest.items():
-        snaps.sort(key=lambda s: s[1], reverse=True)
-        views, at = snaps[0]
-        if len(snaps) == 1:
-            hours = max((at - (created.get(pid) or at)).total_seconds() / 3600, 1 / 60)
+    for pid, created, views, at, prev_views, prev_at in rows:
+        if views is None or at is None:
+            continue
+        if prev_at is None:
+            hours = max((at - (created or at)).total_seconds() / 3600, 1 / 60)
             out[pid] = (views, views / hours)
         else:
-            prev_views, prev_at = snaps[1]
             hours = max((at - prev_at).total_seconds() / 3600, 1 / 60)
             out[pid] = (views, max(views - prev_views, 0) / hours)
     return out
+
+
+def post_views(session: Session, pids: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """(id, views) of posts keyed by platform id, without loading the posts."""
+    wanted = set(pids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Post.platform_id, Post.id, Post.views).where(Post.platform_id.in_(wanted)))
+    return {pid: (post_id, views) for pid, post_id, views in rows}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from townsquare import crypto, events, flows
@@ -14,6 +14,7 @@ from townsquare.content import repository as repo
 from townsquare.content import writer
 from townsquare.content.models import Account, Post, PostVersion, ViewSnapshot
 from townsquare.content.schemas import BatchResult, ItemResult, MetricsBatch, PostCreate, PostDelete, PostEdit
+from townsquare.db import expire_loaded
 from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.errors import Conflict, Invalid
@@ -251,24 +252,41 @@ def delete_post(session: Session, rt: Runtime, pid: str, data: PostDelete, actor
 
 
 def record_metrics(session: Session, rt: Runtime, batch: MetricsBatch, actor: str) -> dict[str, Any]:
-    """Store view-count snapshots; unknown posts are reported per item, repeats of a snapshot are skipped."""
-    posts = repo.posts_by_pid(session, [m.post for m in batch.items])
-    seen = repo.snapshot_keys(session, [p.id for p in posts.values()], {m.observed_at for m in batch.items})
-    rejected, stored, repeated = [], [], 0
+    """Store view-count snapshots; unknown posts are reported per item, repeats of a snapshot are skipped.
+
+    Platforms send this for every live post every few minutes, so it runs as bulk statements: the posts
+    are looked up by column (not loaded), snapshots go in as one INSERT, raised view counts as one
+    UPDATE, and the open cases of these posts are re-prioritised in bulk.
+    """
+    posts = repo.post_views(session, [m.post for m in batch.items])
+    seen = repo.snapshot_keys(
+        session, [post_id for post_id, _ in posts.values()], {m.observed_at for m in batch.items}
+    )
+    rejected: list[dict[str, Any]] = []
+    stored: list[list[Any]] = []
+    rows: list[dict[str, Any]] = []
+    raised: dict[int, int] = {}
+    repeated = 0
     for i, item in enumerate(batch.items):
-        post = posts.get(item.post)
-        if post is None:
+        found = posts.get(item.post)
+        if found is None:
             rejected.append({"index": i, "field": "post", "message": f"unknown post {item.post}"})
             continue
-        key = (post.id, item.observed_at)
+        post_id, views = found
+        key = (post_id, item.observed_at)
         if key in seen:  # a platform retrying the same metrics call
             repeated += 1
             continue
         seen.add(key)
-        session.add(ViewSnapshot(post=post, views=item.views, observed_at=item.observed_at))
-        post.views = max(post.views, item.views)
+        rows.append({"post_id": post_id, "views": item.views, "observed_at": item.observed_at})
+        if item.views > max(views, raised.get(post_id, 0)):
+            raised[post_id] = item.views
         stored.append([item.post, item.views])
     if stored:
+        session.execute(insert(ViewSnapshot), rows)
+        if raised:
+            session.execute(update(Post), [{"id": k, "views": v} for k, v in raised.items()])
+            expire_loaded(session, Post, raised, ["views"])
         events.record(
             session,
             "post.metrics_recorded",
@@ -278,6 +296,5 @@ def record_metrics(session: Session, rt: Runtime, batch: MetricsBatch, actor: st
             at=rt.now(),
             payload={"snapshots": stored[:1000], "count": len(stored)},
         )
-        session.flush()
-        intake.reprioritise_posts(session, rt, {posts[str(pid)].id for pid, _ in stored})
+        intake.reprioritise_posts(session, rt, {row["post_id"] for row in rows})
     return {"stored": len(stored), "repeated": repeated, "rejected": rejected}
