@@ -23,7 +23,7 @@ import numpy as np
 from townsquare.detection.base import Signal
 from townsquare.detection.claims import ClaimMatch, ClaimMatcher, load_claims
 from townsquare.detection.claims_model import ClaimModel, load_claim_model
-from townsquare.detection.fast import FastTier
+from townsquare.detection.fast import Explainer, FastTier
 from townsquare.detection.language import UNDETERMINED, LanguageDetector
 from townsquare.detection.lexicon import default_lexicon
 
@@ -138,16 +138,19 @@ class Classifier:
             (given if given else self.language.detect(t).language)
             for t, given in zip(texts, languages or [None] * len(texts), strict=True)
         ]
-        probs = self.fast.score(texts)
+        probs, rows = self.fast.score_rows(texts)
         matches = self.claim_model.match(texts)
         combined: dict[str, np.ndarray] = {}
         if self.semantic is not None:
             probs, matches, combined = self.semantic.rescore(
                 texts, probs, matches, high_reach, self.claim_model.bm25_threshold
             )
-        return [self._result(i, t, langs[i], probs, matches[i], combined) for i, t in enumerate(texts)]
+        return [
+            self._result(i, t, langs[i], probs, matches[i], combined, self.fast.explainer(t, rows[i]))
+            for i, t in enumerate(texts)
+        ]
 
-    def _binary(self, name: str, p: float, text: str, tier: str) -> Score:
+    def _binary(self, name: str, p: float, explain: Explainer, tier: str) -> Score:
         head = self.fast.heads[name]
         # With the semantic tier installed every post is judged on the cascade's thresholds (a post
         # the semantic model did not re-score keeps its fast probability on that same scale).
@@ -156,7 +159,7 @@ class Classifier:
             threshold, auto = self.semantic.threshold(name), self.semantic.auto_threshold(name)
             version = f"{head.version}/{self.semantic.version}"
         flagged = threshold is not None and p >= threshold
-        evidence = self.fast.evidence(text, name) if flagged else []
+        evidence = explain.evidence(name) if flagged else []
         return Score(float(p), bool(flagged), threshold, auto, version, evidence, tier=tier)
 
     def _result(
@@ -167,12 +170,13 @@ class Classifier:
         probs: dict[str, np.ndarray],
         matches: list[ClaimMatch],
         combined: dict[str, np.ndarray],
+        explain: Explainer,
     ) -> Result:
         scores = {
             name: self._binary(
                 name,
                 float(probs[name][i]),
-                text,
+                explain,
                 "cascade" if name in combined and combined[name][i] else "fast",
             )
             for name in SCORERS

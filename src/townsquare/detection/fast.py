@@ -108,22 +108,55 @@ class FastTier:
 
     def score(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Featurise and score a batch."""
-        return self.probabilities(self.margins(self.features(texts)))
+        return self.score_rows(texts)[0]
+
+    def score_rows(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], csr_matrix]:
+        """Featurise and score a batch; also the feature rows, which explain flagged scores."""
+        X = self.features(texts)
+        return self.probabilities(self.margins(X)), X
+
+    def explainer(self, text: str, row: csr_matrix | None = None) -> Explainer:
+        """Evidence for this text under any head; its words are taken apart once, on first use."""
+        return Explainer(self, text, row)
 
     def evidence(self, text: str, head: str, top: int = 3) -> list[dict[str, Any]]:
         """The words whose features raised `head`'s margin the most for this text."""
-        col = self.heads[head].columns[-1]
-        f = self.featurizer
-        row = f.transform([text])
-        value = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
-        toks = tokenize(model_text(text))
-        ids = [f._word_ids(t).tolist() for t in toks]
-        bigrams = [f._h(f"b:{a} {b}") for a, b in zip(toks, toks[1:], strict=False)]
-        occurrences = Counter(i for group in ids for i in group) + Counter(bigrams) + Counter(bigrams)
-        w = self.W[:, col]
+        return self.explainer(text).evidence(head, top)
+
+
+class Explainer:
+    """Which words raised a head's margin for one text: a feature's weighted value, shared out among
+    the tokens that produced it (a bigram feature counts for both of its words)."""
+
+    def __init__(self, model: FastTier, text: str, row: csr_matrix | None) -> None:
+        self.model, self.text, self.row = model, text, row
+        self._parts: tuple[dict[int, float], list[str], list[list[int]], list[int]] | None = None
+
+    def _prepare(self) -> tuple[dict[int, float], list[str], list[list[int]], list[int]]:
+        if self._parts is None:
+            f = self.model.featurizer
+            row = self.row if self.row is not None else f.transform([self.text])
+            toks = tokenize(model_text(self.text))
+            ids = [f._word_ids(t).tolist() for t in toks]
+            bigrams = [f._h(f"b:{a} {b}") for a, b in zip(toks, toks[1:], strict=False)]
+            occurrences = Counter(i for group in ids for i in group) + Counter(bigrams) + Counter(bigrams)
+            # Each feature's value already divided by how many token slots share it.
+            share = {
+                i: v / occurrences[i]
+                for i, v in zip(row.indices.tolist(), row.data.tolist(), strict=True)
+                if occurrences[i]
+            }
+            self._parts = (share, toks, ids, bigrams)
+        return self._parts
+
+    def evidence(self, head: str, top: int = 3) -> list[dict[str, Any]]:
+        """The `top` words with the largest positive contribution to `head`'s margin."""
+        share, toks, ids, bigrams = self._prepare()
+        w = self.model.W[:, self.model.heads[head].columns[-1]]
 
         def part(i: int) -> float:
-            return value.get(i, 0.0) * float(w[i]) / occurrences[i]
+            v = share.get(i)
+            return v * float(w[i]) if v is not None else 0.0
 
         scores: dict[str, float] = defaultdict(float)
         for pos, tok in enumerate(toks):

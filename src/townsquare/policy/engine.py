@@ -28,7 +28,7 @@ judged like anyone else (a suspended author's ladder may still propose a further
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -85,11 +85,18 @@ class PolicyEvaluation:
     support_message: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict for verdict explanations."""
-        d = asdict(self)
+        """Plain JSON-able dict for verdict explanations.
+
+        Built field by field rather than with `dataclasses.asdict`, whose recursive deep copy cost about
+        a third of a millisecond per evaluation on the ingest path (every post records every area's).
+        """
+        d = {name: getattr(self, name) for name in _EVALUATION_FIELDS}
         d["reasons"] = list(self.reasons)
-        d["evidence"] = list(self.evidence)
+        d["evidence"] = [dict(e) for e in self.evidence]
         return d
+
+
+_EVALUATION_FIELDS = tuple(f.name for f in fields(PolicyEvaluation))
 
 
 @dataclass(frozen=True)
