@@ -209,12 +209,14 @@ def _open_cases(
     if not todo:
         return
     posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_([t[1] for t in todo])))}
+    openings = []
     for item, pid, vid in todo:
         assert item.plan is not None
         action = actions.get(vid)
-        intake.from_decision(
-            session, rt, posts[pid], vid, item.plan.live, action.id if action else None, new_post=True
+        openings += intake.openings_for(
+            rt, posts[pid], vid, item.plan.live, action.id if action else None, new_post=True
         )
+    intake.open_cases(session, rt, openings)
 
 
 def _enforce(

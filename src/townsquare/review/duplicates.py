@@ -9,6 +9,7 @@ similarity (≥ 0.7). A copy-paste wave then shares one `dup_group`: the id of i
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 
 import numpy as np
 from datasketch import MinHash
@@ -25,6 +26,7 @@ BANDS = 16
 ROWS = NUM_PERM // BANDS
 SIMILAR = 0.7
 SEED = 20261121
+_KEYS_PER_QUERY = 2000  # bound parameters per band query (SQLite allows 32,766)
 
 
 def signature(text: str) -> list[int] | None:
@@ -53,33 +55,47 @@ def jaccard(a: list[int], b: list[int]) -> float:
 
 def assign_group(session: Session, case: Case, text: str) -> None:
     """Give a new post case its signature and bands, and join the group of a near-duplicate open case."""
-    sig = signature(text)
-    if sig is None:
+    assign_groups(session, [(case, text)])
+
+
+def assign_groups(session: Session, new: list[tuple[Case, str]]) -> None:
+    """Signatures, bands and groups for new post cases (in opening order): one band query, one INSERT.
+
+    A case joins the group of the lowest-id open case sharing a band whose signature is similar
+    enough, which may be one opened earlier in the same list; a case without a group then starts one.
+    """
+    todo = [(case, sig, bands(sig)) for case, text in new if (sig := signature(text)) is not None]
+    if not todo:
         return
-    keys = bands(sig)
-    case.signature = sig
-    # Only the columns the match needs: loading whole cases (JSON columns and all) costs more than the query.
-    candidates = session.execute(
-        select(Case.id, Case.signature, Case.dup_group)
-        .where(
-            # A subquery, not DISTINCT over a join: PostgreSQL cannot compare the JSON columns of cases.
-            Case.id.in_(select(CaseBand.case_id).where(CaseBand.band.in_(keys))),
-            Case.id != case.id,
-            Case.state.in_(OPEN_STATES),
-        )
-        .order_by(Case.id)
-    ).all()
-    for other_id, other_sig, other_group in candidates:
-        # A case opened earlier in this transaction may hold a signature or group not yet flushed.
-        mine = held(session, Case, other_id)
-        if mine is not None:
-            other_sig, other_group = mine.signature, mine.dup_group
-        if other_sig and jaccard(sig, other_sig) >= SIMILAR:
-            case.dup_group = other_group or str(other_id)
-            if other_group is None:
-                first = session.get(Case, other_id)
-                assert first is not None
-                first.dup_group = str(other_id)
-            break
-    # One multi-row INSERT, not 16 ORM objects through the unit of work (this runs on the ingest path).
-    session.execute(insert(CaseBand), [{"case_id": case.id, "band": k} for k in keys])
+    # Open cases sharing any band: case id -> (signature, group), and band -> case ids.
+    known: dict[int, tuple[list[int] | None, str | None]] = {}
+    by_band: dict[str, set[int]] = defaultdict(set)
+    keys = sorted({k for _, _, ks in todo for k in ks})
+    for lo in range(0, len(keys), _KEYS_PER_QUERY):
+        rows = session.execute(
+            select(CaseBand.band, Case.id, Case.signature, Case.dup_group)
+            .join(Case, Case.id == CaseBand.case_id)
+            .where(CaseBand.band.in_(keys[lo : lo + _KEYS_PER_QUERY]), Case.state.in_(OPEN_STATES))
+        ).all()
+        for band, case_id, sig, group in rows:
+            by_band[band].add(case_id)
+            # A case opened earlier in this transaction may hold a signature or group not yet flushed.
+            mine = held(session, Case, case_id)
+            known[case_id] = (mine.signature, mine.dup_group) if mine is not None else (sig, group)
+    for case, sig, ks in todo:
+        for other_id in sorted({i for k in ks for i in by_band.get(k, ())} - {case.id}):
+            other_sig, other_group = known[other_id]
+            if other_sig and jaccard(sig, other_sig) >= SIMILAR:
+                case.dup_group = other_group or str(other_id)
+                if other_group is None:
+                    first = session.get(Case, other_id)
+                    assert first is not None
+                    first.dup_group = str(other_id)
+                    known[other_id] = (other_sig, first.dup_group)
+                break
+        case.signature = sig
+        known[case.id] = (sig, case.dup_group)
+        for k in ks:
+            by_band[k].add(case.id)
+    # One multi-row INSERT, not ORM objects through the unit of work (this runs on the ingest path).
+    session.execute(insert(CaseBand), [{"case_id": case.id, "band": k} for case, _, ks in todo for k in ks])

@@ -187,6 +187,32 @@ def existing(
 
 def open_case(session: Session, rt: Runtime, o: Opening) -> Case:
     """Open a case (or fold into the open one of the same kind on the same subject)."""
+    return open_cases(session, rt, [o])[0]
+
+
+def open_cases(session: Session, rt: Runtime, openings: list[Opening]) -> list[Case]:
+    """Open (or fold) cases in order; new post cases are grouped with their near-duplicates together.
+
+    Grouping them together (one band query, one INSERT) gives the same groups as opening them one by
+    one: a later case in the list can join the group of an earlier one.
+    """
+    out: list[Case] = []
+    new: list[tuple[Case, Opening]] = []
+    for o in openings:
+        case, created = _open_or_fold(session, rt, o)
+        out.append(case)
+        if created:
+            new.append((case, o))
+    duplicates.assign_groups(
+        session,
+        [(c, o.post.text) for c, o in new if o.post is not None and o.kind in ("review", "automation_qa")],
+    )
+    for case, o in new:
+        _opened(session, case, o)
+    return out
+
+
+def _open_or_fold(session: Session, rt: Runtime, o: Opening) -> tuple[Case, bool]:
     subject_type = "post" if o.post is not None else "account"
     fresh = o.new_post and o.post is not None
     found = (
@@ -198,7 +224,7 @@ def open_case(session: Session, rt: Runtime, o: Opening) -> Case:
         _fold(found, o)
         refresh_priority(session, rt, found)
         route(session, rt, found)
-        return found
+        return found, False
     case = Case(
         subject_type=subject_type,
         post=o.post,
@@ -226,8 +252,11 @@ def open_case(session: Session, rt: Runtime, o: Opening) -> Case:
     reach = (0, 0.0) if fresh else _reach(session, case, case.opened_at)
     refresh_priority(session, rt, case, reach)
     route(session, rt, case, reach)
-    if o.post is not None and o.kind in ("review", "automation_qa"):
-        duplicates.assign_group(session, case, o.post.text)
+    return case, True
+
+
+def _opened(session: Session, case: Case, o: Opening) -> None:
+    subject_type = case.subject_type
     events.record(
         session,
         "case.opened",
@@ -246,7 +275,6 @@ def open_case(session: Session, rt: Runtime, o: Opening) -> Case:
             "dup_group": case.dup_group,
         },
     )
-    return case
 
 
 def _fold(case: Case, o: Opening) -> None:
@@ -267,15 +295,21 @@ def _why(ev: PolicyEvaluation) -> str:
 
 
 def from_decision(
-    session: Session,
+    session: Session, rt: Runtime, post: Post, verdict_id: int, decision: Decision, action_id: int | None
+) -> list[Case]:
+    """Cases a live decision calls for: a review, a proposed account action, or an automation sample."""
+    return open_cases(session, rt, openings_for(rt, post, verdict_id, decision, action_id))
+
+
+def openings_for(
     rt: Runtime,
     post: Post,
     verdict_id: int,
     decision: Decision,
     action_id: int | None,
     new_post: bool = False,
-) -> list[Case]:
-    """Cases a live decision calls for: a review, a proposed account action, or an automation sample.
+) -> list[Opening]:
+    """The cases a live decision calls for, not yet opened.
 
     `new_post`: the post was created in this transaction (the batch ingest path), so no lookup for an
     open case on it, or for its views, is needed.
@@ -313,4 +347,4 @@ def from_decision(
     qa = rt.settings.automation_qa_rate
     if decision.outcome == "action" and action_id is not None and sampled(qa, f"qa:{action_id}"):
         wanted.append(opening("automation_qa", "automation_sample", True, ev.action, action_id))
-    return [open_case(session, rt, o) for o in wanted]
+    return wanted
