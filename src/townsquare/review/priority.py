@@ -19,7 +19,7 @@ Every input is stored on the case (`priority_inputs`) and shown with it.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 SEVERITY_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 3.0, "critical": 5.0}
@@ -50,13 +50,17 @@ class PriorityInputs:
         """How likely the content violates, from the score and the independent reports."""
         if self.check:
             return CHECK_LIKELIHOOD
-        weight = self.independent_reports + (TRUSTED_WEIGHT - 1) * self.trusted_reports
+        # independent_reports excludes trusted flaggers, whose reports each count TRUSTED_WEIGHT times.
+        weight = self.independent_reports + TRUSTED_WEIGHT * self.trusted_reports
         return 1 - (1 - min(max(self.score, 0.0), 1.0)) * REPORT_DISCOUNT**weight
 
     def expected_future_views(self) -> float:
         """Views still to come if nothing is done."""
         rate = self.velocity if self.velocity > 0 or self.views > 0 else FOLLOWER_RATE * self.followers
         return rate * HORIZON_H
+
+
+_INPUT_FIELDS = tuple(f.name for f in fields(PriorityInputs))
 
 
 def priority(inputs: PriorityInputs) -> tuple[float, dict[str, Any]]:
@@ -66,7 +70,7 @@ def priority(inputs: PriorityInputs) -> tuple[float, dict[str, Any]]:
     future = inputs.expected_future_views()
     value = sev * likelihood * (1 + future) * (1 + WAIT_BOOST * max(inputs.hours_waiting, 0.0))
     shown = {
-        **asdict(inputs),
+        **{name: getattr(inputs, name) for name in _INPUT_FIELDS},
         "severity_weight": sev,
         "likelihood": round(likelihood, 4),
         "expected_future_views": round(future, 1),
