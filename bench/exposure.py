@@ -559,6 +559,8 @@ def figures(stream: Stream, out: Outcome, capacity_decisions: int, wall_s: float
         "views_prevented": _share(prevented[viol].sum(), s.views[viol].sum()),
         "reviewed_views_prevented": _share(prevented[reviewed].sum(), s.views[reviewed].sum()),
         "automated_views_prevented": _share(prevented[viol & out.auto_removed].sum(), s.views[viol].sum()),
+        # The most review could prevent: violating views on posts that ever had a review case.
+        "violating_views_with_case": _share(s.views[reviewed].sum(), s.views[viol].sum()),
         "capacity": capacity_decisions,
         "decisions": out.decisions,
         "decisions_by_kind": dict(sorted(out.decisions_by_kind.items())),
