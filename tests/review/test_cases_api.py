@@ -77,6 +77,27 @@ def test_priority_inputs_show_the_latest_views_and_velocity(platform: TestClient
     assert [v["views"] for v in post["view_snapshots"]] == [600, 1600, 2600]
 
 
+def test_a_signal_reviewers_do_not_uphold_loses_priority(platform: TestClient, staff: Staff) -> None:
+    """Each decision on a signal's review cases is a labelled example that weighs its next case."""
+    mod = staff("mod", ["moderator"])
+    first = case_for(mod, new_post(platform, new_account(platform), THREAT))
+    full = mod.get(f"/v1/cases/{first['id']}").json()
+    assert full["priority_inputs"]["decided"] == 0
+    assert full["priority_inputs"]["likelihood"] == 0.9
+    for text in (THREAT + " tonight", THREAT + " soon"):
+        cid = case_for(mod, new_post(platform, new_account(platform), text))["id"]
+        rev = mod.post(f"/v1/cases/{cid}/take").json()["revision"]
+        body = {"outcome": "no_violation", "reason": "a figure of speech", "revision": rev}
+        assert mod.post(f"/v1/cases/{cid}/decide", json=body).status_code == 200
+    later = case_for(mod, new_post(platform, new_account(platform), THREAT + " at noon"))
+    inputs = mod.get(f"/v1/cases/{later['id']}").json()["priority_inputs"]
+    assert (inputs["upheld"], inputs["decided"]) == (0, 2)
+    assert inputs["likelihood"] == round(10 * 0.9 / 12, 4)
+    assert later["priority"] < first["priority"]
+    page = mod.get(f"/review/cases/{later['id']}")
+    assert "0 of 2 earlier decisions" in page.text
+
+
 def test_reports_of_one_post_fold_into_one_case(platform: TestClient, staff: Staff) -> None:
     author = new_account(platform)
     pid = new_post(platform, author, BENIGN)

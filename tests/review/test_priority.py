@@ -52,3 +52,14 @@ def test_the_fastest_spreading_post_comes_first_at_equal_severity_and_score() ->
     slow, fast = priority(_inputs(velocity=50.0))[0], priority(_inputs(velocity=5000.0))[0]
     assert fast > slow * 50
     assert math.isfinite(fast)
+
+
+def test_a_signal_reviewers_rarely_uphold_sinks_and_one_they_uphold_rises() -> None:
+    fresh = _inputs(score=0.8).likelihood()
+    assert fresh == pytest.approx(0.8)  # no record yet: the score alone
+    rarely = _inputs(score=0.8, upheld=0, decided=40).likelihood()
+    assert rarely == pytest.approx((0 + 10 * 0.8) / 50)
+    often = _inputs(score=0.5, upheld=36, decided=40).likelihood()
+    assert often > rarely * 4
+    reported = _inputs(score=0.8, upheld=0, decided=40, independent_reports=2).likelihood()
+    assert reported == pytest.approx(1 - (1 - rarely) * 0.75**2)

@@ -17,7 +17,7 @@ from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post
 from townsquare.db import expire_loaded
 from townsquare.policy.engine import Decision, PolicyEvaluation
-from townsquare.review import duplicates
+from townsquare.review import duplicates, uphold
 from townsquare.review.models import OPEN_STATES, Case
 from townsquare.review.priority import PriorityInputs, priority
 from townsquare.review.queues import Facts
@@ -85,7 +85,9 @@ class _PriorityFacts(Protocol):
     opened_at: datetime
 
 
-def _inputs(c: _PriorityFacts, followers: int, reach: tuple[int, float], now: datetime) -> PriorityInputs:
+def _inputs(
+    c: _PriorityFacts, followers: int, reach: tuple[int, float], now: datetime, record: uphold.Record
+) -> PriorityInputs:
     views, velocity = reach
     trusted = _trusted(c)
     independent = int((c.brigading or {}).get("independent", c.report_count - trusted))
@@ -99,16 +101,28 @@ def _inputs(c: _PriorityFacts, followers: int, reach: tuple[int, float], now: da
         followers=followers,
         hours_waiting=max((now - c.opened_at).total_seconds() / 3600, 0.0),
         check=c.kind in CHECK_KINDS,
+        upheld=record.upheld,
+        decided=record.decided,
     )
 
 
 def refresh_priority(
-    session: Session, rt: Runtime, case: Case, reach: tuple[int, float] | None = None
+    session: Session,
+    rt: Runtime,
+    case: Case,
+    reach: tuple[int, float] | None = None,
+    records: uphold.Records | None = None,
 ) -> None:
-    """Recompute a case's priority from what is known now (views, velocity, reports, waiting time)."""
+    """Recompute a case's priority from what is known now (views, velocity, reports, waiting time, and
+    how often reviewers upheld its signal's cases)."""
     now = rt.now()
     known = reach if reach is not None else _reach(session, case, now)
-    case.priority, case.priority_inputs = priority(_inputs(case, case.account.follower_count, known, now))
+    record = uphold.record_for(
+        records if records is not None else uphold.records(session), case.policy, case.scorer
+    )
+    case.priority, case.priority_inputs = priority(
+        _inputs(case, case.account.follower_count, known, now, record)
+    )
 
 
 def reprioritise_posts(session: Session, rt: Runtime, post_ids: set[int]) -> int:
@@ -131,6 +145,8 @@ def reprioritise_posts(session: Session, rt: Runtime, post_ids: set[int]) -> int
             Case.trusted_flagger,
             Case.kind,
             Case.opened_at,
+            Case.policy,
+            Case.scorer,
             Account.follower_count,
         )
         .join(Account, Account.id == Case.account_id)
@@ -140,9 +156,11 @@ def reprioritise_posts(session: Session, rt: Runtime, post_ids: set[int]) -> int
         return 0
     now = rt.now()
     reach = repo.reach_many(session, {r.post_id for r in rows}, now)
+    found = uphold.records(session)
     updates = []
     for r in rows:
-        value, inputs = priority(_inputs(r, r.follower_count, reach.get(r.post_id, (0, 0.0)), now))
+        record = uphold.record_for(found, r.policy, r.scorer)
+        value, inputs = priority(_inputs(r, r.follower_count, reach.get(r.post_id, (0, 0.0)), now, record))
         updates.append({"id": r.id, "priority": value, "priority_inputs": inputs})
     session.execute(update(Case), updates)
     expire_loaded(session, Case, [r.id for r in rows], ["priority", "priority_inputs"])
@@ -198,8 +216,9 @@ def open_cases(session: Session, rt: Runtime, openings: list[Opening]) -> list[C
     """
     out: list[Case] = []
     new: list[tuple[Case, Opening]] = []
+    found = uphold.records(session) if openings else {}
     for o in openings:
-        case, created = _open_or_fold(session, rt, o)
+        case, created = _open_or_fold(session, rt, o, found)
         out.append(case)
         if created:
             new.append((case, o))
@@ -212,19 +231,19 @@ def open_cases(session: Session, rt: Runtime, openings: list[Opening]) -> list[C
     return out
 
 
-def _open_or_fold(session: Session, rt: Runtime, o: Opening) -> tuple[Case, bool]:
+def _open_or_fold(session: Session, rt: Runtime, o: Opening, found: uphold.Records) -> tuple[Case, bool]:
     subject_type = "post" if o.post is not None else "account"
     fresh = o.new_post and o.post is not None
-    found = (
+    folded = (
         existing(session, subject_type, o.post, o.account, o.kind)
         if o.kind not in CHECK_KINDS and not fresh
         else None
     )
-    if found is not None:
-        _fold(found, o)
-        refresh_priority(session, rt, found)
-        route(session, rt, found)
-        return found, False
+    if folded is not None:
+        _fold(folded, o)
+        refresh_priority(session, rt, folded, records=found)
+        route(session, rt, folded)
+        return folded, False
     case = Case(
         subject_type=subject_type,
         post=o.post,
@@ -250,7 +269,7 @@ def _open_or_fold(session: Session, rt: Runtime, o: Opening) -> tuple[Case, bool
     session.add(case)
     session.flush([case])
     reach = (0, 0.0) if fresh else _reach(session, case, case.opened_at)
-    refresh_priority(session, rt, case, reach)
+    refresh_priority(session, rt, case, reach, found)
     route(session, rt, case, reach)
     return case, True
 

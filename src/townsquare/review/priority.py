@@ -3,10 +3,13 @@
     priority = severity × likelihood × (1 + expected_future_views) × (1 + 0.02 × hours_waiting)
 
 * **severity**: the policy's severity as a weight: low 1, medium 2, high 3, critical 5.
-* **likelihood** that the content violates: the best model or text-bank score for the case's policy,
-  raised by independent reports: 1 − (1 − score) × 0.75^independent_reports, where a trusted
-  flagger's report counts as 3 and a report flagged as possible brigading does not count. Cases that
-  exist to check people or automation (second reviews, automation samples, escalations) use 0.5.
+* **likelihood** that the content violates. It starts from the best model or text-bank score for the
+  case's policy, blended with how often reviewers have upheld the review cases that the same (policy,
+  scorer) opened: base = (upheld + 10 × score) / (decided + 10), so the score speaks alone until its
+  signal has a record, and a signal reviewers rarely uphold sinks whatever its scores (`uphold.py`).
+  Independent reports raise it: 1 − (1 − base) × 0.75^independent_reports, where a trusted flagger's
+  report counts as 3 and a report flagged as possible brigading does not count. Cases that exist to
+  check people or automation (second reviews, automation samples, escalations) use 0.5.
 * **expected_future_views**: what the post will still be seen by if nothing is done. Views decay with a
   half-life of about two hours, so a post now seen `velocity` times an hour will gather about
   velocity × 2h / ln 2 more. Before any view snapshot, the author's followers stand in: 1% of them an
@@ -30,6 +33,7 @@ REPORT_DISCOUNT = 0.75
 TRUSTED_WEIGHT = 3
 WAIT_BOOST = 0.02
 CHECK_LIKELIHOOD = 0.5
+RECORD_PRIOR = 10  # decisions' worth of trust in the score before the signal's own record
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,18 @@ class PriorityInputs:
     followers: int
     hours_waiting: float
     check: bool = False  # second review, automation sample or escalation
+    upheld: int = 0  # of `decided` earlier decisions on review cases of the same (policy, scorer)
+    decided: int = 0
 
     def likelihood(self) -> float:
         """How likely the content violates, from the score and the independent reports."""
         if self.check:
             return CHECK_LIKELIHOOD
+        score = min(max(self.score, 0.0), 1.0)
+        base = (self.upheld + RECORD_PRIOR * score) / (self.decided + RECORD_PRIOR)
         # independent_reports excludes trusted flaggers, whose reports each count TRUSTED_WEIGHT times.
         weight = self.independent_reports + TRUSTED_WEIGHT * self.trusted_reports
-        return 1 - (1 - min(max(self.score, 0.0), 1.0)) * REPORT_DISCOUNT**weight
+        return 1 - (1 - base) * REPORT_DISCOUNT**weight
 
     def expected_future_views(self) -> float:
         """Views still to come if nothing is done."""

@@ -1,0 +1,69 @@
+"""How often reviewers uphold the review cases each signal opens: the live precision of a (policy, scorer).
+
+A scorer's probability is calibrated on its datasets' validation splits, whose prevalence is far from a
+live stream's, and the thresholds of different scorers sit at different points of their curves: a 0.8
+from one scorer and a 0.8 from another do not mean the same chance that the post breaks the policy. Every
+human decision on a review case is a labelled example of the signal that opened it, so the priority
+blends the score with that record (`priority.PriorityInputs.likelihood`).
+
+The record is read with one grouped query and cached per database until the next decision is stored.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, case, func, select
+from sqlalchemy.orm import Session
+
+from townsquare.review.models import Case, CaseDecision
+
+
+@dataclass(frozen=True)
+class Record:
+    """Decisions on a signal's review cases and how many found a violation."""
+
+    upheld: int
+    decided: int
+
+
+Records = dict[tuple[str, str], Record]
+
+_lock = threading.Lock()
+_cache: weakref.WeakKeyDictionary[Engine, tuple[int, Records]] = weakref.WeakKeyDictionary()
+
+
+def records(session: Session) -> Records:
+    """(policy, scorer) -> its review cases' decisions so far (every decision counts, second ones too)."""
+    stamp = int(session.scalar(select(func.max(CaseDecision.id))) or 0)
+    engine = session.get_bind().engine
+    with _lock:
+        cached = _cache.get(engine)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    rows = session.execute(
+        select(
+            Case.policy,
+            Case.scorer,
+            func.count(),
+            func.sum(case((CaseDecision.outcome == "violation", 1), else_=0)),
+        )
+        .join(Case, Case.id == CaseDecision.case_id)
+        .where(Case.kind == "review", Case.policy.is_not(None), Case.scorer.is_not(None))
+        .group_by(Case.policy, Case.scorer)
+    ).all()
+    found: Records = {
+        (str(policy), str(scorer)): Record(int(upheld or 0), int(n)) for policy, scorer, n, upheld in rows
+    }
+    with _lock:
+        _cache[engine] = (stamp, found)
+    return found
+
+
+def record_for(found: Records, policy: str | None, scorer: str | None) -> Record:
+    """The record of one signal (no decisions yet: zero of zero)."""
+    if policy is None or scorer is None:
+        return Record(0, 0)
+    return found.get((policy, scorer), Record(0, 0))
