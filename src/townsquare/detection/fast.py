@@ -8,7 +8,7 @@ margin up the most.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,24 +141,27 @@ class Explainer:
             f = self.model.featurizer
             row = self.row if self.row is not None else f.transform([self.text])
             toks = tokenize(model_text(self.text))
-            ids = [f._word_ids(t).tolist() for t in toks]
-            bigrams = [f._h(f"b:{a} {b}") for a, b in zip(toks, toks[1:], strict=False)]
-            positions = [pos for pos, group in enumerate(ids) for _ in group]
-            features = [i for group in ids for i in group]
-            for pos, b in enumerate(bigrams):  # a bigram counts for both of its words
-                positions += [pos, pos + 1]
-                features += [b, b]
-            occurrences = Counter(features)
-            # Each feature's value divided by how many token slots share it.
-            value = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
-            shares = np.array([value.get(i, 0.0) / occurrences[i] for i in features], dtype=np.float64)
-            keep = shares != 0
-            self._parts = (
-                toks,
-                np.asarray(positions, dtype=np.int64)[keep],
-                np.asarray(features, dtype=np.int64)[keep],
-                shares[keep],
+            words = [f._word_ids(t) for t in toks]
+            bigrams = np.array(
+                [f._h(f"b:{a} {b}") for a, b in zip(toks, toks[1:], strict=False)], dtype=np.int64
             )
+            n, nb = len(toks), len(bigrams)
+            # A word's own features count for it; a bigram counts for both of its words.
+            features = np.concatenate([*(w.astype(np.int64) for w in words), bigrams, bigrams])
+            positions = np.concatenate(
+                [np.repeat(np.arange(n), [len(w) for w in words]), np.arange(nb), np.arange(1, nb + 1)]
+            )
+            # Each feature's value in the row, divided by how many token slots share it.
+            unique, inverse, occurrences = np.unique(features, return_inverse=True, return_counts=True)
+            if not row.has_sorted_indices:
+                row = row.copy()
+                row.sort_indices()
+            at = np.minimum(np.searchsorted(row.indices, unique), max(len(row.indices) - 1, 0))
+            present = (row.indices[at] == unique) if len(row.indices) else np.zeros(len(unique), bool)
+            values = np.where(present, row.data[at] if len(row.data) else 0.0, 0.0) / occurrences
+            shares = values.astype(np.float64)[inverse]
+            keep = shares != 0
+            self._parts = (toks, positions[keep], features[keep], shares[keep])
         return self._parts
 
     def evidence(self, head: str, top: int = 3) -> list[dict[str, Any]]:
