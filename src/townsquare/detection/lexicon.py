@@ -47,6 +47,8 @@ class IdentityLexicon:
                 if key:
                     self.by_words.setdefault(key, category)
         self.max_len = max((len(k) for k in self.by_words), default=1)
+        # Most words start no term: checking the first word first spares the longest-match loop.
+        self.first_words = frozenset(k[0] for k in self.by_words)
 
     def mentions(self, text: str) -> list[Mention]:
         """Every identity term in the text, longest match first at each position."""
@@ -54,6 +56,9 @@ class IdentityLexicon:
         out: list[Mention] = []
         i = 0
         while i < len(words):
+            if words[i] not in self.first_words:
+                i += 1
+                continue
             for n in range(min(self.max_len, len(words) - i), 0, -1):
                 key = tuple(words[i : i + n])
                 category = self.by_words.get(key)
