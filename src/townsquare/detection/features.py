@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -37,8 +38,12 @@ _TOKEN = re.compile(r"[#@]?[^\W_]+(?:'[^\W_]+)*|[^\w\s.,;:\"'()\[\]{}\-_/\\*&]")
 _CACHE_LIMIT = 400_000
 
 
+@lru_cache(maxsize=4096)
 def model_text(text: str) -> str:
-    """The normalised text with links, mentions and long numbers replaced by placeholders."""
+    """The normalised text with links, mentions and long numbers replaced by placeholders.
+
+    Cached: the featuriser, the evidence and the identity lexicon each need it for the same post.
+    """
     t = normalize(text)
     if "@" in t:
         t = _MENTION.sub("@user", t)
