@@ -43,7 +43,7 @@ _FORM = b"application/x-www-form-urlencoded"
 def _find_nul(value: Any, path: tuple[str, ...]) -> str | None:
     """The dotted path of the first string (or key) holding a NUL, as validation errors name fields."""
     if isinstance(value, str):
-        return ".".join(path) or "body" if "\x00" in value else None
+        return (".".join(path) or "body") if "\x00" in value else None
     items: Iterable[tuple[Any, Any]] = ()
     if isinstance(value, dict):
         items = value.items()

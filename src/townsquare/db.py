@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids fall back to Integer there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -91,3 +96,25 @@ def expire_loaded(session: Session, model: type[Any], idents: Iterable[Any], att
         obj = loaded(session, model, ident)
         if obj is not None:
             session.expire(obj, attrs)
+
+
+class EngineCache(Generic[K, V]):
+    """A value derived from one database, kept per engine with the stamp it was built for.
+
+    Keyed by the engine object (weakly), not its URL: two test databases, or a database recreated at
+    the same URL, never share an entry. Thread-safe; a stale entry is simply replaced.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: weakref.WeakKeyDictionary[Engine, tuple[K, V]] = weakref.WeakKeyDictionary()
+
+    def get(self, session: Session) -> tuple[K, V] | None:
+        """The (stamp, value) last stored for this session's engine, if any."""
+        with self._lock:
+            return self._items.get(session.get_bind().engine)
+
+    def put(self, session: Session, stamp: K, value: V) -> None:
+        """Store the value built for this stamp."""
+        with self._lock:
+            self._items[session.get_bind().engine] = (stamp, value)

@@ -14,26 +14,24 @@ against them, and open a review case with the evidence side by side when one mat
 
 from __future__ import annotations
 
-import threading
-import weakref
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from townsquare import events
 from townsquare.bans.fingerprint import AccountProfile, EvasionParams, Fingerprint, Matcher, fingerprint
 from townsquare.bans.models import AccountHash, BanFingerprint
 from townsquare.content.models import Account, Post
+from townsquare.db import EngineCache
 from townsquare.review.intake import Opening, open_case
 from townsquare.runtime import Runtime
 
 POST_MILESTONES = (5, 20)
 STYLE_POSTS = 200
-_lock = threading.Lock()
-# Per engine (a test's or a process's database): the fingerprints' stamp and the matcher built from them.
-_cache: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, int, int], Matcher]] = weakref.WeakKeyDictionary()
+# Per database: the fingerprints' stamp and the matcher built from them.
+_cache: EngineCache[tuple[int, int, int], Matcher] = EngineCache()
 
 
 def record_hashes(
@@ -123,11 +121,9 @@ def _matcher(session: Session) -> Matcher | None:
     if not count:
         return None
     stamp = (int(count), int(newest), int(hashed))
-    engine = session.get_bind().engine
-    with _lock:
-        cached = _cache.get(engine)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
+    cached = _cache.get(session)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     rows = session.execute(
         select(BanFingerprint, Account.platform_id).join(Account, Account.id == BanFingerprint.account_id)
     ).all()
@@ -139,8 +135,7 @@ def _matcher(session: Session) -> Matcher | None:
         for fp, pid in rows
     ]
     matcher = Matcher(banned, EvasionParams())
-    with _lock:
-        _cache[engine] = (stamp, matcher)
+    _cache.put(session, stamp, matcher)
     return matcher
 
 

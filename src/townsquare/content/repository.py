@@ -50,22 +50,7 @@ def post(session: Session, pid: str, *, for_update: bool = False) -> Post:
 
 def reach(session: Session, post_id: int, now: datetime) -> tuple[int, float]:
     """Views so far and current velocity (views per hour) from the two latest snapshots."""
-    rows = session.execute(
-        select(ViewSnapshot.views, ViewSnapshot.observed_at)
-        .where(ViewSnapshot.post_id == post_id)
-        .order_by(ViewSnapshot.observed_at.desc())
-        .limit(2)
-    ).all()
-    if not rows:
-        return 0, 0.0
-    views, at = rows[0]
-    if len(rows) == 1:
-        created = session.scalar(select(Post.created_at).where(Post.id == post_id)) or at
-        hours = max((at - created).total_seconds() / 3600, 1 / 60)
-        return views, views / hours
-    prev_views, prev_at = rows[1]
-    hours = max((at - prev_at).total_seconds() / 3600, 1 / 60)
-    return views, max(views - prev_views, 0) / hours
+    return reach_many(session, {post_id}, now)[post_id]
 
 
 def report_summary(session: Session, subject_type: str, subject_id: int) -> tuple[int, list[str]]:
@@ -119,7 +104,8 @@ def _nth_snapshot(column: Any, n: int) -> Any:
 
 
 def reach_many(session: Session, post_ids: set[int], now: datetime) -> dict[int, tuple[int, float]]:
-    """Views so far and current velocity per post, as `reach` computes them, in one query.
+    """Views so far and current velocity (views per hour) per post, in one query: velocity between the
+    two latest snapshots, or since the post's creation when it has one; (0, 0.0) when it has none.
 
     Each post's two latest snapshots come from correlated subqueries that seek the (post, time) index,
     so the cost grows with the number of posts, not with how many snapshots they have accumulated.

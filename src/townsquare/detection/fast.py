@@ -119,10 +119,6 @@ class FastTier:
         """Evidence for this text under any head; its words are taken apart once, on first use."""
         return Explainer(self, text, row)
 
-    def evidence(self, text: str, head: str, top: int = 3) -> list[dict[str, Any]]:
-        """The words whose features raised `head`'s margin the most for this text."""
-        return self.explainer(text).evidence(head, top)
-
 
 class Explainer:
     """Which words raised a head's margin for one text: a feature's weighted value, shared out among
@@ -153,13 +149,15 @@ class Explainer:
             )
             # Each feature's value in the row, divided by how many token slots share it.
             unique, inverse, occurrences = np.unique(features, return_inverse=True, return_counts=True)
-            if not row.has_sorted_indices:
-                row = row.copy()
-                row.sort_indices()
-            at = np.minimum(np.searchsorted(row.indices, unique), max(len(row.indices) - 1, 0))
-            present = (row.indices[at] == unique) if len(row.indices) else np.zeros(len(unique), bool)
-            values = np.where(present, row.data[at] if len(row.data) else 0.0, 0.0) / occurrences
-            shares = values.astype(np.float64)[inverse]
+            values = np.zeros(len(unique), dtype=np.float64)
+            if row.nnz:
+                if not row.has_sorted_indices:
+                    row = row.copy()
+                    row.sort_indices()
+                at = np.minimum(np.searchsorted(row.indices, unique), row.nnz - 1)
+                present = row.indices[at] == unique
+                values[present] = row.data[at[present]]
+            shares = (values / occurrences)[inverse]
             keep = shares != 0
             self._parts = (toks, positions[keep], features[keep], shares[keep])
         return self._parts

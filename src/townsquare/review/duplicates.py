@@ -16,7 +16,7 @@ from datasketch import MinHash
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from townsquare.db import loaded as held
+from townsquare.db import loaded
 from townsquare.detection.features import model_text
 from townsquare.detection.normalize import tokens
 from townsquare.review.models import OPEN_STATES, Case, CaseBand
@@ -53,11 +53,6 @@ def jaccard(a: list[int], b: list[int]) -> float:
     return float(np.mean(np.array(a) == np.array(b)))
 
 
-def assign_group(session: Session, case: Case, text: str) -> None:
-    """Give a new post case its signature and bands, and join the group of a near-duplicate open case."""
-    assign_groups(session, [(case, text)])
-
-
 def assign_groups(session: Session, new: list[tuple[Case, str]]) -> None:
     """Signatures, bands and groups for new post cases (in opening order): one band query, one INSERT.
 
@@ -80,7 +75,7 @@ def assign_groups(session: Session, new: list[tuple[Case, str]]) -> None:
         for band, case_id, sig, group in rows:
             by_band[band].add(case_id)
             # A case opened earlier in this transaction may hold a signature or group not yet flushed.
-            mine = held(session, Case, case_id)
+            mine = loaded(session, Case, case_id)
             known[case_id] = (mine.signature, mine.dup_group) if mine is not None else (sig, group)
     for case, sig, ks in todo:
         for other_id in sorted({i for k in ks for i in by_band.get(k, ())} - {case.id}):

@@ -53,7 +53,7 @@ class PriorityInputs:
     decided: int = 0
 
     def likelihood(self) -> float:
-        """How likely the content violates, from the score and the independent reports."""
+        """How likely the content violates: the score blended with its signal's record, then reports."""
         if self.check:
             return CHECK_LIKELIHOOD
         score = min(max(self.score, 0.0), 1.0)

@@ -13,13 +13,12 @@ small grouped query per new decision.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from townsquare.db import EngineCache
 from townsquare.review.models import Case, CaseDecision
 
 
@@ -34,16 +33,13 @@ class Record:
 Records = dict[tuple[str, str], Record]
 
 FULL_EVERY = 1000  # decision ids between full reads of the record
-_lock = threading.Lock()
-_cache: weakref.WeakKeyDictionary[Engine, tuple[int, Records]] = weakref.WeakKeyDictionary()
+_cache: EngineCache[int, Records] = EngineCache()
 
 
 def records(session: Session) -> Records:
     """(policy, scorer) -> its review cases' decisions so far (every decision counts, second ones too)."""
     stamp = int(session.scalar(select(func.max(CaseDecision.id))) or 0)
-    engine = session.get_bind().engine
-    with _lock:
-        cached = _cache.get(engine)
+    cached = _cache.get(session)
     if cached is not None and cached[0] == stamp:
         return cached[1]
     since, found = 0, {}
@@ -73,8 +69,7 @@ def records(session: Session) -> Records:
         key = (str(policy), str(scorer))
         before = found.get(key, Record(0, 0))
         found[key] = Record(before.upheld + int(upheld or 0), before.decided + int(n))
-    with _lock:
-        _cache[engine] = (stamp, found)
+    _cache.put(session, stamp, found)
     return found
 
 
