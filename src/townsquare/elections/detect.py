@@ -17,7 +17,7 @@ from datetime import datetime
 import pycountry
 
 from townsquare.detection.base import Signal
-from townsquare.elections.mode import ElectionInfo
+from townsquare.elections.mode import ElectionInfo, RaceInfo
 
 VERSION = "1.0"
 VICTORY = "elections.premature_victory"
@@ -122,6 +122,18 @@ def about(text: str, active: list[ElectionInfo]) -> list[ElectionInfo]:
     return list(active) if len(active) == 1 else []
 
 
+_RACE_STOP = frozenset({"majority", "composition", "election", "race", "the", "of", "and", "for"})
+
+
+def _names_race(race: RaceInfo, text: str) -> bool:
+    """The text names this race: one of its candidates, or a distinctive word of its name."""
+    low = text.lower()
+    if any(c.lower() in low for c in race.candidates):
+        return True
+    words = [w for w in re.findall(r"[a-z]{4,}", race.name.lower()) if w not in _RACE_STOP]
+    return any(re.search(rf"\b{re.escape(w)}\b", low) for w in words)
+
+
 def _victory(text: str, elections: list[ElectionInfo], now: datetime) -> tuple[float, dict[str, str]] | None:
     """A claim of victory in a race not yet called by the official source (score, evidence)."""
     for sentence in re.split(r"(?<=[.!?])\s+", text):
@@ -131,13 +143,12 @@ def _victory(text: str, elections: list[ElectionInfo], now: datetime) -> tuple[f
         for e in elections:
             if now.date() < e.polling_start:
                 continue  # before polling day a victory claim is not about a result being counted
-            open_races = [r for r in e.races if r.called_at is None or r.called_at > now]
+            named = [r for r in e.races if _names_race(r, sentence) or _names_race(r, text)]
+            races = named or list(e.races)
+            open_races = [r for r in races if r.called_at is None or r.called_at > now]
             if e.races and not open_races:
-                continue
-            race = next(
-                (r.key for r in open_races if any(c.lower() in text.lower() for c in r.candidates)), None
-            )
-            race = race or (open_races[0].key if open_races else "")
+                continue  # the official source has called the race(s) the post is about
+            race = open_races[0].key if open_races else ""
             return 0.9, {"kind": "premature_victory", "match": m.group(0), "election": e.slug, "race": race}
     return None
 
