@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import seed_user
+from tests.conftest import TOKEN, Clock, seed_admin, seed_user
 from tests.fixtures import factories
-from townsquare.runtime import Runtime
+from townsquare.app import create_app
+from townsquare.config import PROJECT_ROOT, Settings
+from townsquare.runtime import Runtime, build_runtime
 
 
 def election(**over: Any) -> dict[str, Any]:
@@ -55,3 +59,24 @@ def publish_v3(client: TestClient, rt: Runtime) -> None:
         headers={"Authorization": f"Bearer {second}"},
     )
     assert ok.status_code == 200, ok.text
+
+
+@pytest.fixture
+def models_client(settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """An admin client on a runtime that scores with the committed models (claim matching included)."""
+    monkeypatch.setenv("TOWNSQUARE_MODELS_ENABLED", "true")
+    on = settings.model_copy(
+        update={
+            "models_enabled": True,
+            "models_dir": PROJECT_ROOT / "models",
+            "claims_dir": PROJECT_ROOT / "claims",
+        }
+    )
+    runtime = build_runtime(on, clock=clock)
+    seed_admin(runtime)
+    with TestClient(
+        create_app(runtime=runtime, keep_chain=False), headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as c:
+        c.rt = runtime  # type: ignore[attr-defined]
+        yield c
+    runtime.dispose()

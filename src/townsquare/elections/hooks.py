@@ -24,6 +24,7 @@ from townsquare.elections.models import ElectionSignal
 from townsquare.runtime import Runtime
 
 ACTOR = "service:elections"
+EMERGING_FLOOR = 0.5  # misinformation-model probability from which an unmatched election post is clustered
 
 
 @dataclass
@@ -189,8 +190,10 @@ def _signal_rows(
             rows.append({**base, "kind": "claim", "claim_id": claim, "score": sig.score})
         elif sig.scorer in (detect.VICTORY, detect.INTIMIDATION):
             rows.append({**base, "kind": sig.scorer.split(".")[1], "score": sig.score})
+    # For discovery (not enforcement) the bar is lower than the model's flag: a post in the model's
+    # uncertain band that is about an election is worth clustering with others like it.
     flagged = policy == "election_misinformation" or any(
-        s.scorer == "model.misinformation" and s.label == "flagged" for s in signals
+        s.scorer == "model.misinformation" and s.score >= EMERGING_FLOOR for s in signals
     )
     if flagged and topical and not claimed and not rows:
         best = max((s.score for s in signals if s.label), default=0.0)
