@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections import defaultdict, deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from datasketch import MinHash, MinHashLSH
 
@@ -37,14 +39,18 @@ _SPACE = re.compile(r"\s+")
 NUM_PERM = 64
 SHINGLE = 5
 MIN_TEXT = 24  # characters of normalised text below which a post has no text fingerprint
+MAX_TEXT = 400  # characters fingerprinted (copies share their opening; long tails only cost time)
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)  # its permutations are reused: building them is the slow part
+BURST_KINDS = ("link", "tag", "reply")
 
 
 @dataclass(frozen=True)
 class Config:
     """The detector's windows and thresholds (documented in the module docstring)."""
 
-    window_s: float = 60.0
-    horizon_s: float = 3 * 3600.0
+    window_s: float = 60.0  # two accounts coincide when they do the same thing this close in time
+    text_horizon_s: float = 1800.0  # how long a text stays findable as a near-duplicate
+    horizon_s: float = 3 * 3600.0  # how long a link between two accounts is remembered
     similarity: float = 0.6
     min_weight: int = 2
     min_accounts: int = 4
@@ -117,22 +123,33 @@ class Detector:
         self.cfg = config or Config()
         self.lsh = MinHashLSH(threshold=self.cfg.similarity, num_perm=NUM_PERM)
         self.text_cluster: dict[Hashable, Hashable] = {}
-        self.inserted: deque[tuple[datetime, Hashable]] = deque()
-        self.recent: dict[tuple[str, Hashable], deque[tuple[datetime, Hashable, Hashable, bool]]] = (
-            defaultdict(deque)
+        self.inserted: deque[tuple[datetime, Hashable]] = deque()  # LSH entries, oldest first
+        self.recent: dict[tuple[str, Hashable], deque[tuple[datetime, Hashable, Hashable]]] = defaultdict(
+            deque
         )
+        self.key_log: deque[tuple[datetime, tuple[str, Hashable]]] = deque()
         self.edges: dict[tuple[Hashable, Hashable], _Edge] = {}
+        self.edge_log: deque[tuple[datetime, tuple[Hashable, Hashable]]] = deque()
+        self.strong: set[tuple[Hashable, Hashable]] = set()  # links with at least min_weight coincidences
         self.by_post: dict[Hashable, Observation] = {}
+        self.post_log: deque[tuple[datetime, Hashable]] = deque()
+        self.touched: set[tuple[str, Hashable]] = set()  # burst keys with new posts since the last sweep
         self.campaigns: dict[str, Found] = {}
         self.owner: dict[Hashable, str] = {}  # account -> campaign key
         self.now: datetime | None = None
 
     # --- observing -------------------------------------------------------------------------------
     def _cluster(self, obs: Observation) -> Hashable | None:
-        text = fingerprint_text(obs.text)
+        text = fingerprint_text(obs.text)[:MAX_TEXT]
         if len(text) < MIN_TEXT:
             return None
-        m = MinHash(num_perm=NUM_PERM, seed=1)
+        m = MinHash(
+            num_perm=NUM_PERM,
+            seed=1,
+            hashfunc=zlib.crc32,
+            permutations=_TEMPLATE.permutations,
+            scheme=_TEMPLATE.scheme,
+        )
         m.update_batch([text[i : i + SHINGLE].encode() for i in range(len(text) - SHINGLE + 1)])
         found = self.lsh.query(m)
         cluster = min(
@@ -164,15 +181,22 @@ class Detector:
             return
         self.now = obs.at if self.now is None or obs.at > self.now else self.now
         self.by_post[obs.post] = obs
+        self.post_log.append((obs.at, obs.post))
         cluster = self._cluster(obs)
         window = timedelta(seconds=self.cfg.window_s)
         for kind, value, linking in self._keys(obs, cluster):
-            queue = self.recent[(kind, value)]
+            key = (kind, value)
+            queue = self.recent[key]
             if linking:
-                for at, account, post, _ in list(queue)[-self.cfg.scan_cap :]:
-                    if account != obs.account and abs(obs.at - at) <= window:
+                for at, account, post in islice(reversed(queue), self.cfg.scan_cap):
+                    if abs(obs.at - at) > window:
+                        break
+                    if account != obs.account:
                         self._link(obs.account, account, obs.post, post, kind, obs.at)
-            queue.append((obs.at, obs.account, obs.post, linking))
+            queue.append((obs.at, obs.account, obs.post))
+            self.key_log.append((obs.at, key))
+            if kind in BURST_KINDS:
+                self.touched.add(key)
 
     def _link(self, a: Hashable, b: Hashable, pa: Hashable, pb: Hashable, kind: str, at: datetime) -> None:
         pair = (a, b) if str(a) <= str(b) else (b, a)
@@ -182,25 +206,37 @@ class Detector:
         edge.pairs.add((pa, pb) if str(pa) <= str(pb) else (pb, pa))
         edge.kinds.add(kind)
         edge.last = at
+        self.edge_log.append((at, pair))
+        if len(edge.pairs) >= self.cfg.min_weight:
+            self.strong.add(pair)
 
     # --- pruning -----------------------------------------------------------------------------------
     def prune(self, now: datetime) -> None:
-        """Forget posts, keys and links older than the horizon."""
-        cutoff = now - timedelta(seconds=self.cfg.horizon_s)
-        while self.inserted and self.inserted[0][0] < cutoff:
+        """Forget texts, keys, posts and links older than their horizons (oldest first: amortised O(1))."""
+        text_cut = now - timedelta(seconds=self.cfg.text_horizon_s)
+        while self.inserted and self.inserted[0][0] < text_cut:
             _, post = self.inserted.popleft()
             self.lsh.remove(post)
             self.text_cluster.pop(post, None)
-        for key in list(self.recent):
-            queue = self.recent[key]
-            while queue and queue[0][0] < cutoff:
+        key_cut = now - timedelta(seconds=max(self.cfg.burst_s, self.cfg.window_s))
+        while self.key_log and self.key_log[0][0] < key_cut:
+            _, key = self.key_log.popleft()
+            queue = self.recent.get(key)
+            while queue and queue[0][0] < key_cut:
                 queue.popleft()
-            if not queue:
+            if queue is not None and not queue:
                 del self.recent[key]
-        for pair in [p for p, e in self.edges.items() if e.last is None or e.last < cutoff]:
-            del self.edges[pair]
-        for post in [p for p, o in self.by_post.items() if o.at < cutoff]:
-            del self.by_post[post]
+        cut = now - timedelta(seconds=self.cfg.horizon_s)
+        while self.edge_log and self.edge_log[0][0] < cut:
+            _, pair = self.edge_log.popleft()
+            edge = self.edges.get(pair)
+            if edge is not None and (edge.last is None or edge.last < cut):
+                del self.edges[pair]
+                self.strong.discard(pair)
+        post_cut = now - timedelta(seconds=max(self.cfg.text_horizon_s, self.cfg.burst_s))
+        while self.post_log and self.post_log[0][0] < post_cut:
+            _, post = self.post_log.popleft()
+            self.by_post.pop(post, None)
 
     # --- sweeping ----------------------------------------------------------------------------------
     def sweep(self, now: datetime | None = None) -> list[Found]:
@@ -217,7 +253,7 @@ class Detector:
         return list(changed.values())
 
     def _networks(self) -> Iterable[tuple[set[Hashable], set[Hashable], set[str], dict[str, object]]]:
-        strong = {p: e for p, e in self.edges.items() if len(e.pairs) >= self.cfg.min_weight}
+        strong = {p: self.edges[p] for p in self.strong}
         parent: dict[Hashable, Hashable] = {}
 
         def find(x: Hashable) -> Hashable:
@@ -250,17 +286,24 @@ class Detector:
     ) -> Iterable[tuple[set[Hashable], set[Hashable], set[str], dict[str, object]]]:
         since = now - timedelta(seconds=self.cfg.burst_s)
         fresh = timedelta(days=self.cfg.fresh_days)
-        for (kind, value), queue in self.recent.items():
-            if kind not in ("link", "tag", "reply") or len(queue) < self.cfg.fresh_min:
+        touched, self.touched = self.touched, set()
+        for key in touched:
+            queue = self.recent.get(key)
+            if queue is None or len(queue) < self.cfg.fresh_min:
                 continue
-            inside = [(a, p) for at, a, p, _ in queue if at >= since]
+            inside = [(a, p) for at, a, p in queue if at >= since and p in self.by_post]
             accounts = {a for a, _ in inside}
             young = {a for a, p in inside if self.by_post[p].at - self.by_post[p].account_created <= fresh}
             if len(young) < self.cfg.fresh_min or len(young) < self.cfg.fresh_share * len(accounts):
                 continue
-            posts = {p for at, a, p, _ in queue if a in young}
+            posts = {p for _, a, p in queue if a in young}
             share = round(len(young) / len(accounts), 3)
-            yield young, posts, {"fresh_burst", kind}, {"burst_key": f"{kind}:{value}", "fresh_share": share}
+            yield (
+                young,
+                posts,
+                {"fresh_burst", key[0]},
+                {"burst_key": f"{key[0]}:{key[1]}", "fresh_share": share},
+            )
 
     def _merge(
         self,
