@@ -38,14 +38,13 @@ class ClaimModel:
             if all(m.method == "bm25" and m.similarity < floor for m in found):
                 out.append(found)  # nowhere near a claim: nothing to discount
                 continue
-            screened = []
-            for m in found:
-                st = stance(text, m.claim.text)
-                screened.append(
-                    replace(
-                        m, similarity=m.similarity * st.factor, stance=st.label, raw_similarity=m.similarity
-                    )
-                )
+            # The stance is the post's, read against the claim it resembles most, and scales every match
+            # alike: discounting only some matches would promote a worse claim over the one the post is about.
+            st = stance(text, found[0].claim.text)
+            screened = [
+                replace(m, similarity=m.similarity * st.factor, stance=st.label, raw_similarity=m.similarity)
+                for m in found
+            ]
             out.append(screened)
         return out
 
