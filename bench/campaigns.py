@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Any
 
 from bench_common import machine, percentile
-
 from townsquare.campaigns.detector import Config, Detector, Observation
 from townsquare.config import PROJECT_ROOT
 
@@ -100,7 +99,11 @@ def load_texts(data: Path) -> Texts:
     labels = _lines(te / "train_labels.txt")
     organic = [t.strip() for t, y in zip(tweets, labels, strict=True) if y.strip() == "0"]
     offensive = [t.strip() for t, y in zip(tweets, labels, strict=True) if y.strip() == "1"]
-    sms = [line.split("\t", 1) for line in _lines(data / "sms-spam-collection" / "SMSSpamCollection") if "\t" in line]
+    sms = [
+        line.split("\t", 1)
+        for line in _lines(data / "sms-spam-collection" / "SMSSpamCollection")
+        if "\t" in line
+    ]
     organic += [t for y, t in sms if y == "ham" and len(t) > 30]
     spam = [t for y, t in sms if y == "spam"]
     for path in sorted((data / "youtube-spam-collection").glob("*.csv")):
@@ -191,7 +194,9 @@ def _burst(rnd: random.Random, start: datetime, n: int, minutes: float) -> list[
     return sorted(start + timedelta(minutes=min(rnd.expovariate(3 / minutes), minutes)) for _ in range(n))
 
 
-def negatives(world: World, rnd: random.Random, texts: Texts, accounts: list[int], k: int, seconds: float) -> None:
+def negatives(
+    world: World, rnd: random.Random, texts: Texts, accounts: list[int], k: int, seconds: float
+) -> None:
     """The organic look-alikes (hard negatives)."""
     established = [a for a in accounts if world.created[a] < T0 - timedelta(days=30)]
     for kind in NEGATIVES:
@@ -215,7 +220,9 @@ def negatives(world: World, rnd: random.Random, texts: Texts, accounts: list[int
             elif kind == "viral_replies":
                 target = rnd.choice(established)
                 for at in _burst(rnd, start, rnd.randint(100, 300), 30):
-                    world.add(rnd.choice(established), at, rnd.choice(texts.organic), label, reply_to_account=target)
+                    world.add(
+                        rnd.choice(established), at, rnd.choice(texts.organic), label, reply_to_account=target
+                    )
             else:
                 viral = world.add(rnd.choice(established), start, rnd.choice(texts.organic), label)
                 for at in _burst(rnd, start, rnd.randint(150, 300), 30):
@@ -228,13 +235,16 @@ def _edit(rnd: random.Random, script: str, n: int) -> str:
         i = rnd.randrange(len(words))
         words[i] = rnd.choice(["really", "totally", "now", "today", "folks", "seriously"])
     text = " ".join(words)
-    extra = rnd.choice([rnd.choice(EMOJI), f"#{rnd.choice(['wakeup', 'truth', 'share', 'vote'])}", str(n), ""])
+    extra = rnd.choice(
+        [rnd.choice(EMOJI), f"#{rnd.choice(['wakeup', 'truth', 'share', 'vote'])}", str(n), ""]
+    )
     return f"{text} {extra}".strip()
 
 
 def _members(world: World, rnd: random.Random, start: datetime, lo: int, hi: int, fresh: float) -> list[int]:
     return [
-        world.account(_fresh(rnd, start, 48) if rnd.random() < fresh else _old(rnd)) for _ in range(rnd.randint(lo, hi))
+        world.account(_fresh(rnd, start, 48) if rnd.random() < fresh else _old(rnd))
+        for _ in range(rnd.randint(lo, hi))
     ]
 
 
@@ -258,7 +268,9 @@ def inject(world: World, rnd: random.Random, texts: Texts, k: int, seconds: floa
                 for a in _members(world, rnd, start, 5, 10, 0.3):
                     for _ in range(rnd.randint(2, 4)):
                         at = start + timedelta(seconds=rnd.uniform(0, span))
-                        world.add(a, at, f"{rnd.choice(texts.misinfo)} {url}?s={rnd.randint(1, 9999)} {tag}", cid)
+                        world.add(
+                            a, at, f"{rnd.choice(texts.misinfo)} {url}?s={rnd.randint(1, 9999)} {tag}", cid
+                        )
             elif kind == "link_spam_fresh":
                 url = f"https://deal{i}.example/offer"
                 span = rnd.uniform(10, 20) * 60
@@ -270,10 +282,18 @@ def inject(world: World, rnd: random.Random, texts: Texts, k: int, seconds: floa
                 members = _members(world, rnd, start, 6, 15, 0.4)
                 for j in range(rnd.randint(3, 6)):
                     first = start + timedelta(minutes=j * rnd.uniform(2, 6))
-                    target = world.add(world.account(_old(rnd)), first, rnd.choice(texts.misinfo), f"{cid}:target")
+                    target = world.add(
+                        world.account(_old(rnd)), first, rnd.choice(texts.misinfo), f"{cid}:target"
+                    )
                     for a in members:
                         if rnd.random() < 0.9:
-                            world.add(a, first + timedelta(seconds=rnd.uniform(1, 40)), "RT", cid, repost_of=target.id)
+                            world.add(
+                                a,
+                                first + timedelta(seconds=rnd.uniform(1, 40)),
+                                "RT",
+                                cid,
+                                repost_of=target.id,
+                            )
             else:
                 target = world.account(_old(rnd))
                 span = rnd.uniform(10, 15) * 60
@@ -284,7 +304,9 @@ def inject(world: World, rnd: random.Random, texts: Texts, k: int, seconds: floa
 
 
 def _observation(world: World, p: Post) -> Observation:
-    return Observation(p.id, p.account, p.at, p.text, world.created[p.account], p.reply_to_account, p.repost_of)
+    return Observation(
+        p.id, p.account, p.at, p.text, world.created[p.account], p.reply_to_account, p.repost_of
+    )
 
 
 def _label(found_posts: set[Any], labels: dict[int, str]) -> str:
@@ -319,8 +341,15 @@ def run(world: World, config: Config) -> dict[str, Any]:
     for f in detector.sweep(next_sweep):
         first_detected.setdefault(_label(f.posts, labels), next_sweep)
     sweep_s += time.process_time() - t
-    return {"detector": detector, "first": first_detected, "observe_s": observe_s, "sweep_s": sweep_s,
-            "sweeps": sweeps + 1, "posts": len(posts), "labels": labels}
+    return {
+        "detector": detector,
+        "first": first_detected,
+        "observe_s": observe_s,
+        "sweep_s": sweep_s,
+        "sweeps": sweeps + 1,
+        "posts": len(posts),
+        "labels": labels,
+    }
 
 
 def score(world: World, out: dict[str, Any]) -> dict[str, Any]:
@@ -331,8 +360,11 @@ def score(world: World, out: dict[str, Any]) -> dict[str, Any]:
     true_pos = [lab for lab in labelled if lab != "organic"]
     false_pos = [f for f, lab in zip(detections, labelled, strict=True) if lab == "organic"]
     fp_kinds = Counter(
-        Counter(labels[int(p)].split(":")[0] + (":" + labels[int(p)].split(":")[1] if labels[int(p)].startswith("neg") else "")
-                for p in f.posts).most_common(1)[0][0]
+        Counter(
+            labels[int(p)].split(":")[0]
+            + (":" + labels[int(p)].split(":")[1] if labels[int(p)].startswith("neg") else "")
+            for p in f.posts
+        ).most_common(1)[0][0]
         for f in false_pos
     )
     found = set(true_pos)
@@ -344,7 +376,9 @@ def score(world: World, out: dict[str, Any]) -> dict[str, Any]:
     for cid, ps in by_campaign.items():
         ps.sort(key=lambda p: p.at)
         tenth[cid] = ps[min(9, len(ps) - 1)].at
-    delays = {cid: (out["first"][cid] - tenth[cid]).total_seconds() / 60 for cid in found if cid in out["first"]}
+    delays = {
+        cid: (out["first"][cid] - tenth[cid]).total_seconds() / 60 for cid in found if cid in out["first"]
+    }
     per_kind = {}
     for kind in KINDS:
         ids = [c for c, k in world.campaigns.items() if k == kind]
@@ -446,22 +480,29 @@ def main(argv: list[str] | None = None) -> int:
             "lookalike_posts": negative_posts,
             "lookalike_events_per_kind": args.events,
             "campaigns_per_kind": args.campaigns,
-            "sources": "tweeteval-offensive (organic: NOT rows; reply floods: OFF rows), sms-spam-collection (ham "
-            "organic, spam), youtube-spam-collection (spam), constraint-covid19-fakenews (fake: campaign scripts)",
+            "sources": "tweeteval-offensive (organic: NOT rows; reply floods: OFF rows), "
+            "sms-spam-collection (ham organic, spam), youtube-spam-collection (spam), "
+            "constraint-covid19-fakenews (fake: campaign scripts)",
         },
         "targets": {"precision": 0.90, "recall": 0.80, "minutes_after_tenth_post": 15},
         "accuracy": accuracy,
         "cost_on_stream": cost(out),
-        "cost_at_1000_posts_per_s": {**cost(dense), "simulated_seconds": args.dense_seconds,
-                                     "share_of_one_core_at_1000_per_s": round(
-                                         (dense["observe_s"] + dense["sweep_s"]) / args.dense_seconds, 3)},
+        "cost_at_1000_posts_per_s": {
+            **cost(dense),
+            "simulated_seconds": args.dense_seconds,
+            "share_of_one_core_at_1000_per_s": round(
+                (dense["observe_s"] + dense["sweep_s"]) / args.dense_seconds, 3
+            ),
+        },
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     a = result["accuracy"]
-    print(f"precision {a['precision']} recall {a['recall']} delay {a['minutes_after_tenth_post']} "
-          f"cost {result['cost_at_1000_posts_per_s']['us_per_post']} us/post -> {args.out}")
+    print(
+        f"precision {a['precision']} recall {a['recall']} delay {a['minutes_after_tenth_post']} "
+        f"cost {result['cost_at_1000_posts_per_s']['us_per_post']} us/post -> {args.out}"
+    )
     return 0
 
 

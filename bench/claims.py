@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_common import machine
 
+from bench_common import machine
 from townsquare.config import PROJECT_ROOT
 from townsquare.detection.classify import Classifier
 from townsquare.detection.semantic import load_semantic
@@ -55,11 +55,15 @@ def rows() -> list[dict[str, Any]]:
     out = []
     for r in claims_fit.load_paraphrases():
         kind = "paraphrase" if r.get("claim_id") else "on_topic_negative"
-        out.append({"text": r["text"], "claim_id": r.get("claim_id"), "kind": kind, "split": split_of(r["text"])})
+        out.append(
+            {"text": r["text"], "claim_id": r.get("claim_id"), "kind": kind, "split": split_of(r["text"])}
+        )
     for line in (EVALSETS / "claim_near_misses.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            out.append({"text": r["text"], "claim_id": None, "kind": f"near_miss:{r['kind']}", "split": r["split"]})
+            out.append(
+                {"text": r["text"], "claim_id": None, "kind": f"near_miss:{r['kind']}", "split": r["split"]}
+            )
     return out
 
 
@@ -102,7 +106,9 @@ def operating(classifier: Classifier, data: list[dict[str, Any]], screen: bool) 
             "recall": round(tp / pos, 4) if pos else None,
             "precision": round(tp / (tp + fp), 4) if tp + fp else None,
             "false_positives_by_kind": dict(fp_kinds),
-            "misinformation_flagged_share_by_kind": {k: round(flagged_kinds[k] / n, 3) for k, n in totals.items()},
+            "misinformation_flagged_share_by_kind": {
+                k: round(flagged_kinds[k] / n, 3) for k, n in totals.items()
+            },
         }
     return out
 
@@ -111,7 +117,11 @@ def recall_at_5(classifier: Classifier, data: list[dict[str, Any]]) -> dict[str,
     """Retrieval quality on the paraphrases (BM25 alone, and merged with the embedding when installed)."""
     cm = classifier.claim_model
     paraphrases = [{"text": r["text"], "claim_id": r["claim_id"]} for r in data if r["kind"] == "paraphrase"]
-    out = {"bm25": claims_fit.evaluate_matching(cm.matcher, cm.matcher.similarities, cm.bm25_threshold, paraphrases)}
+    out = {
+        "bm25": claims_fit.evaluate_matching(
+            cm.matcher, cm.matcher.similarities, cm.bm25_threshold, paraphrases
+        )
+    }
     semantic = classifier.semantic
     if semantic is not None:
         t_emb = float(semantic.calibration["claims"]["embedding_threshold"])
@@ -121,8 +131,10 @@ def recall_at_5(classifier: Classifier, data: list[dict[str, Any]]) -> dict[str,
             return np.maximum(cm.matcher.similarities(texts) / cm.bm25_threshold, emb / t_emb)
 
         out["combined"] = claims_fit.evaluate_matching(cm.matcher, merged, 1.0, paraphrases)
-    return {k: {m: v[m] for m in ("positives", "recall_at_1", "recall_at_5", "mean_reciprocal_rank")}
-            for k, v in out.items()}
+    return {
+        k: {m: v[m] for m in ("positives", "recall_at_1", "recall_at_5", "mean_reciprocal_rank")}
+        for k, v in out.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     w, wo = result["operating_with_stance"], result["operating_without_stance"]
-    print(f"heldout with stance {w['heldout']['precision']}/{w['heldout']['recall']}, "
-          f"without {wo['heldout']['precision']}/{wo['heldout']['recall']} -> {args.out}")
+    print(
+        f"heldout with stance {w['heldout']['precision']}/{w['heldout']['recall']}, "
+        f"without {wo['heldout']['precision']}/{wo['heldout']['recall']} -> {args.out}"
+    )
     return 0
 
 

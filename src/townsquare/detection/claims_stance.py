@@ -93,9 +93,7 @@ _RHETORICAL = re.compile(
 )
 # The answer that turns a question into an assertion ("Why ...? Because they ...").
 _ANSWER = re.compile(r"^\s*(because|that'?s why|simple|answer:)", re.IGNORECASE)
-_NEGATION = re.compile(
-    r"\b(not|no|never|nobody|nothing|none|neither|nor|cannot)\b|n't\b", re.IGNORECASE
-)
+_NEGATION = re.compile(r"\b(not|no|never|nobody|nothing|none|neither|nor|cannot)\b|n't\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     "a an the and or but of to in on at for by with from is are was were be been it its this that "

@@ -133,7 +133,7 @@ def cached_active(rt: Runtime) -> list[ElectionInfo]:
 def refresh(session: Session, rt: Runtime) -> State:
     """Bring `rt.calendar` up to date and record any switch into or out of an election's window."""
     st = state(session, rt)
-    if st.elections or rt.calendar.periods:
+    if st.elections:
         rt.calendar = st.calendar
     now = rt.now()
     pending = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from townsquare import events
@@ -135,8 +136,10 @@ def update(session: Session, rt: Runtime, slug: str, change: ElectionUpdate, act
     merged.pop("reason", None)
     try:
         spec = ElectionSpec.model_validate(merged)
-    except ValueError as exc:
-        raise Invalid(str(exc).splitlines()[0], {"field": "body"}) from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        raise Invalid(str(err["msg"]).removeprefix("Value error, "), {"field": field}) from exc
     _check_overlap(session, spec, exclude=slug)
     before = spec_of(e).model_dump(mode="json")
     _sync_races(e, spec.races)

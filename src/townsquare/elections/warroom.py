@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from townsquare import events
@@ -26,10 +26,7 @@ DEFAULT_SLA_MINUTES = 60
 
 def snapshot(session: Session, rt: Runtime, hours: int = 24) -> dict[str, Any]:
     """Everything the war room shows, computed now."""
-    from townsquare.campaigns import service as campaigns
-
     st = mode.refresh(session, rt)
-    campaigns.sweep(session, rt)
     now = rt.now()
     since = now - timedelta(hours=hours)
     signals = repo.signals_since(session, since)
@@ -148,7 +145,9 @@ def queue_state(session: Session, rt: Runtime, st: mode.State | None = None) -> 
     )
     ages = [(now - at).total_seconds() / 60 for at in opened]
     decided = session.scalar(
-        select(Case.id).where(Case.queue == QUEUE, Case.decided_at >= now - timedelta(hours=1)).limit(1)
+        select(func.count())
+        .select_from(Case)
+        .where(Case.queue == QUEUE, Case.decided_at >= now - timedelta(hours=1))
     )
     return {
         "queue": QUEUE,
@@ -157,15 +156,5 @@ def queue_state(session: Session, rt: Runtime, st: mode.State | None = None) -> 
         "cases_open": len(opened),
         "oldest_minutes": round(max(ages), 1) if ages else None,
         "overdue": sum(1 for a in ages if a > sla),
-        "decided_last_hour": 0 if decided is None else _decided_count(session, now),
+        "decided_last_hour": int(decided or 0),
     }
-
-
-def _decided_count(session: Session, now: Any) -> int:
-    return len(
-        list(
-            session.scalars(
-                select(Case.id).where(Case.queue == QUEUE, Case.decided_at >= now - timedelta(hours=1))
-            )
-        )
-    )
