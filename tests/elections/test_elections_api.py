@@ -52,6 +52,7 @@ def test_bad_elections_get_a_4xx_naming_the_field_and_store_nothing(client: Test
         (election(jurisdiction="US-ZZ"), 422, "jurisdiction"),
         (election(polling={"start": "2028-10-29", "end": "2028-10-01"}), 422, "polling"),
         (election(window={"before_days": -3, "after_days": 14}), 422, "window"),
+        (election(polling={"start": "0001-01-01", "end": "0001-01-02"}), 422, "polling"),
         (election(window={"before_days": 400, "after_days": 14}), 422, "window"),
         (
             election(

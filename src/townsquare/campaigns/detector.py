@@ -48,7 +48,11 @@ BURST_KINDS = ("link", "tag", "reply")
 class Config:
     """The detector's windows and thresholds (documented in the module docstring)."""
 
-    window_s: float = 60.0  # two accounts coincide when they do the same thing this close in time
+    window_s: float = 60.0  # two accounts coincide when they repost or reply this close in time
+    # Near-identical text or the same link from two accounts counts over a longer window: copy-paste and
+    # link campaigns spread their posts over tens of minutes, while strangers sharing a popular quote or
+    # a news link still coincide only once each (they post it once).
+    text_window_s: float = 600.0
     text_horizon_s: float = 1800.0  # how long a text stays findable as a near-duplicate
     horizon_s: float = 3 * 3600.0  # how long a link between two accounts is remembered
     similarity: float = 0.6
@@ -183,10 +187,11 @@ class Detector:
         self.by_post[obs.post] = obs
         self.post_log.append((obs.at, obs.post))
         cluster = self._cluster(obs)
-        window = timedelta(seconds=self.cfg.window_s)
+        short, long = timedelta(seconds=self.cfg.window_s), timedelta(seconds=self.cfg.text_window_s)
         for kind, value, linking in self._keys(obs, cluster):
             key = (kind, value)
             queue = self.recent[key]
+            window = long if kind in ("text", "reply_text", "link") else short
             if linking:
                 for at, account, post in islice(reversed(queue), self.cfg.scan_cap):
                     if abs(obs.at - at) > window:
@@ -218,7 +223,7 @@ class Detector:
             _, post = self.inserted.popleft()
             self.lsh.remove(post)
             self.text_cluster.pop(post, None)
-        key_cut = now - timedelta(seconds=max(self.cfg.burst_s, self.cfg.window_s))
+        key_cut = now - timedelta(seconds=max(self.cfg.burst_s, self.cfg.window_s, self.cfg.text_window_s))
         while self.key_log and self.key_log[0][0] < key_cut:
             _, key = self.key_log.popleft()
             queue = self.recent.get(key)

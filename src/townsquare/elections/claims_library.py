@@ -23,6 +23,7 @@ from townsquare.access import approvals
 from townsquare.access.models import Approval
 from townsquare.access.roles import CLAIMS_EDIT, CLAIMS_PUBLISH
 from townsquare.access.service import Principal
+from townsquare.api_types import BodyId
 from townsquare.detection.claims import TOPIC_POLICY, VERDICTS, Claim, ClaimMatcher, load_claims
 from townsquare.elections import repository as repo
 from townsquare.elections.models import ClaimEntry, ElectionSignal
@@ -51,7 +52,7 @@ class ClaimProposal(BaseModel):
     language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{2,100}$")
     cluster: str | None = Field(default=None, max_length=64, description="The emerging cluster it came from")
-    post_ids: list[int] = Field(default_factory=list, max_length=200)
+    post_ids: list[BodyId] = Field(default_factory=list, max_length=200)
     reason: str = Field(min_length=1, max_length=2_000)
 
     @field_validator("source")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from townsquare.access.permissions import Principal, require, require_form
 from townsquare.access.roles import CLAIMS_EDIT, ELECTIONS_READ
+from townsquare.api_types import MAX_ROW_ID
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.elections import claims_library, mode, service, warroom
@@ -82,7 +83,11 @@ def add_claim(
             verdict=verdict,
             reason=reason or "emerging claim in the war room",
             cluster=cluster or None,
-            post_ids=[int(p) for p in post_ids.split(",") if p.strip().isdigit()][:200],
+            post_ids=[
+                n
+                for p in post_ids.split(",")[:200]
+                if p.strip().isdigit() and 0 < (n := int(p)) <= MAX_ROW_ID
+            ],
         )
         with transaction(rt.sessions) as session:
             _, approval = claims_library.propose(session, rt, who, data)

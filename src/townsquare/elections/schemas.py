@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 MAX_WINDOW_DAYS = 180
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2200, 12, 31)  # polling days outside are typos
 
 
 def known_jurisdiction(code: str) -> str:
@@ -54,6 +55,9 @@ class Polling(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Polling:
+        for day in (self.start, self.end):
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(f"polling days must fall between {FIRST_DAY} and {LAST_DAY}")
         if self.end < self.start:
             raise ValueError("polling.end must not be before polling.start")
         if (self.end - self.start).days > 120:
