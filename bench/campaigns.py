@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Coordinated-campaign benchmark: a realistic stream with injected campaigns and organic look-alikes.
 
-Texts come from the shared datasets: organic posts are the non-offensive TweetEval tweets and SMS ham;
+Texts come from the shared datasets: organic posts are the non-offensive TweetEval tweets and SMS ham
+(drawn without replacement, cycling through the pool);
 campaign scripts are CONSTRAINT fake-news tweets (misinformation pushes), SMS and YouTube spam (link spam)
 and offensive TweetEval tweets (reply floods). Accounts, times, links, hashtags, replies and reposts are
 simulated, with the rates below (all seeded):
@@ -87,6 +88,18 @@ class Texts:
     misinfo: list[str]
     spam: list[str]
     offensive: list[str]
+    _order: list[int] = field(default_factory=list)
+    _at: int = 0
+
+    def next_organic(self, rnd: random.Random) -> str:
+        """An organic text drawn without replacement, cycling through the pool: strangers' posts are not
+        verbatim copies of each other, and a text comes back only after the whole pool (about 11,000)."""
+        if self._at >= len(self._order):
+            self._order = list(range(len(self.organic)))
+            rnd.shuffle(self._order)
+            self._at = 0
+        self._at += 1
+        return self.organic[self._order[self._at - 1]]
 
 
 def _lines(path: Path) -> list[str]:
@@ -112,7 +125,20 @@ def load_texts(data: Path) -> Texts:
             spam += [r["CONTENT"] for r in csv.DictReader(f) if r.get("CLASS") == "1"]
     with (data / "constraint-covid19-fakenews" / "train.tsv").open(encoding="utf-8") as f:
         misinfo = [r["tweet"] for r in csv.DictReader(f, delimiter="\t") if r["label"] == "fake"]
-    return Texts(organic, misinfo, spam, offensive)
+    return Texts(_distinct(organic), _distinct(misinfo), _distinct(spam), _distinct(offensive))
+
+
+def _distinct(texts: list[str]) -> list[str]:
+    """One text per opening (the datasets repeat retweets and templates; two campaigns must not share a
+    script by accident, nor two strangers a post)."""
+    seen: set[str] = set()
+    out = []
+    for t in texts:
+        key = " ".join(t.lower().split())[:60]
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
 
 
 @dataclass
@@ -175,7 +201,7 @@ def organic(world: World, rnd: random.Random, texts: Texts, rate: float, seconds
     times = sorted(T0 + timedelta(seconds=rnd.uniform(0, seconds)) for _ in range(n))
     recent: list[Post] = []
     for author, at in zip(authors, times, strict=True):
-        text = rnd.choice(texts.organic)
+        text = texts.next_organic(rnd)
         kw: dict[str, Any] = {}
         roll = rnd.random()
         if roll < 0.06:
@@ -208,25 +234,25 @@ def negatives(
             if kind == "popular_quote":
                 quote = rnd.choice(QUOTES)
                 for at in _burst(rnd, start, rnd.randint(60, 150), rnd.uniform(60, 120)):
-                    own = rnd.choice(texts.organic)[:80]
+                    own = texts.next_organic(rnd)[:80]
                     text = rnd.choice([quote, f"{quote} {own}", f"{own} {quote}", f'"{quote}"'])
                     world.add(rnd.choice(accounts), at, text, label)
             elif kind == "news_link":
                 url = f"https://bignews.example/article/{rnd.randint(1, 10**6)}"
                 for at in _burst(rnd, start, rnd.randint(100, 300), 60):
-                    world.add(rnd.choice(accounts), at, f"{rnd.choice(texts.organic)} {url}", label)
+                    world.add(rnd.choice(accounts), at, f"{texts.next_organic(rnd)} {url}", label)
             elif kind == "trending_hashtag":
                 tag = f"#Trend{rnd.randint(1, 10**6)}"
                 for at in _burst(rnd, start, rnd.randint(200, 500), rnd.uniform(30, 60)):
-                    world.add(rnd.choice(accounts), at, f"{rnd.choice(texts.organic)} {tag}", label)
+                    world.add(rnd.choice(accounts), at, f"{texts.next_organic(rnd)} {tag}", label)
             elif kind == "viral_replies":
                 target = rnd.choice(established)
                 for at in _burst(rnd, start, rnd.randint(100, 300), 30):
                     world.add(
-                        rnd.choice(established), at, rnd.choice(texts.organic), label, reply_to_account=target
+                        rnd.choice(established), at, texts.next_organic(rnd), label, reply_to_account=target
                     )
             else:
-                viral = world.add(rnd.choice(established), start, rnd.choice(texts.organic), label)
+                viral = world.add(rnd.choice(established), start, texts.next_organic(rnd), label)
                 for at in _burst(rnd, start, rnd.randint(150, 300), 30):
                     world.add(rnd.choice(established), at, "RT", label, repost_of=viral.id)
 
@@ -258,7 +284,7 @@ def inject(world: World, rnd: random.Random, texts: Texts, k: int, seconds: floa
             world.campaigns[cid] = kind
             start = T0 + timedelta(seconds=rnd.uniform(600, max(seconds - 3600, 900)))
             if kind == "copy_paste":
-                script = rnd.choice(texts.misinfo)
+                script = texts.misinfo.pop(rnd.randrange(len(texts.misinfo)))  # each campaign its own script
                 span = rnd.uniform(10, 40) * 60
                 for a in _members(world, rnd, start, 6, 15, 0.5):
                     for _ in range(rnd.randint(2, 4)):

@@ -22,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from townsquare.detection.normalize import normalize
@@ -53,10 +54,12 @@ class Config:
     # link campaigns spread their posts over tens of minutes, while strangers sharing a popular quote or
     # a news link still coincide only once each (they post it once).
     text_window_s: float = 600.0
-    text_horizon_s: float = 1800.0  # how long a text stays findable as a near-duplicate
+    text_horizon_s: float = 600.0  # how long a text stays findable as a near-duplicate (the text window)
     horizon_s: float = 3 * 3600.0  # how long a link between two accounts is remembered
     similarity: float = 0.6
     min_weight: int = 2
+    core: int = 3  # each account of a campaign keeps this many strong links inside it
+    min_density: float = 0.3  # strong links / possible pairs within a campaign
     min_accounts: int = 4
     min_posts: int = 8
     burst_s: float = 600.0
@@ -127,6 +130,7 @@ class Detector:
         self.cfg = config or Config()
         self.lsh = MinHashLSH(threshold=self.cfg.similarity, num_perm=NUM_PERM)
         self.text_cluster: dict[Hashable, Hashable] = {}
+        self.signatures: dict[Hashable, np.ndarray] = {}
         self.inserted: deque[tuple[datetime, Hashable]] = deque()  # LSH entries, oldest first
         self.recent: dict[tuple[str, Hashable], deque[tuple[datetime, Hashable, Hashable]]] = defaultdict(
             deque
@@ -155,11 +159,17 @@ class Detector:
             scheme=_TEMPLATE.scheme,
         )
         m.update_batch([text[i : i + SHINGLE].encode() for i in range(len(text) - SHINGLE + 1)])
-        found = self.lsh.query(m)
-        cluster = min(
-            (self.text_cluster[k] for k in found if k in self.text_cluster), default=obs.post, key=str
-        )
+        values = m.hashvalues
+        # LSH returns candidates whose bands collide; confirm each by its estimated Jaccard similarity,
+        # or chains of chance collisions would join unrelated texts into one cluster.
+        similar = [
+            k
+            for k in self.lsh.query(m)
+            if k in self.signatures and float(np.mean(self.signatures[k] == values)) >= self.cfg.similarity
+        ]
+        cluster = min((self.text_cluster[k] for k in similar), default=obs.post, key=str)
         self.lsh.insert(obs.post, m)
+        self.signatures[obs.post] = values
         self.inserted.append((obs.at, obs.post))
         self.text_cluster[obs.post] = cluster
         return cluster
@@ -193,11 +203,17 @@ class Detector:
             queue = self.recent[key]
             window = long if kind in ("text", "reply_text", "link") else short
             if linking:
+                near = []
                 for at, account, post in islice(reversed(queue), self.cfg.scan_cap):
                     if abs(obs.at - at) > window:
                         break
-                    if account != obs.account:
-                        self._link(obs.account, account, obs.post, post, kind, obs.at)
+                    near.append((account, post))
+                # A key that scan_cap posts shared within the window is going viral: strangers crowding
+                # around it coincide by the hundred, so it links no one (campaigns are tens of accounts).
+                if len(near) < self.cfg.scan_cap:
+                    for account, post in near:
+                        if account != obs.account:
+                            self._link(obs.account, account, obs.post, post, kind, obs.at)
             queue.append((obs.at, obs.account, obs.post))
             self.key_log.append((obs.at, key))
             if kind in BURST_KINDS:
@@ -223,6 +239,7 @@ class Detector:
             _, post = self.inserted.popleft()
             self.lsh.remove(post)
             self.text_cluster.pop(post, None)
+            self.signatures.pop(post, None)
         key_cut = now - timedelta(seconds=max(self.cfg.burst_s, self.cfg.window_s, self.cfg.text_window_s))
         while self.key_log and self.key_log[0][0] < key_cut:
             _, key = self.key_log.popleft()
@@ -251,14 +268,35 @@ class Detector:
             return []
         self.prune(now)
         changed: dict[str, Found] = {}
-        for accounts, posts, kinds, extra in [*self._networks(), *self._bursts(now)]:
+        # Bursts first: each names one link, hashtag or target, so it keeps campaigns apart that a network
+        # component might join.
+        for accounts, posts, kinds, extra in [*self._bursts(now), *self._networks()]:
             found = self._merge(accounts, posts, kinds, extra, now)
             if found is not None:
                 changed[found.key] = found
         return list(changed.values())
 
-    def _networks(self) -> Iterable[tuple[set[Hashable], set[Hashable], set[str], dict[str, object]]]:
+    def _core(self) -> dict[tuple[Hashable, Hashable], _Edge]:
+        """The strong links whose accounts each keep at least `core` of them (the k-core): a campaign is a
+        dense cluster, while heavy organic users who happen to coincide twice form sparse chains."""
         strong = {p: self.edges[p] for p in self.strong}
+        touching: dict[Hashable, set[tuple[Hashable, Hashable]]] = defaultdict(set)
+        for pair in strong:
+            for x in pair:
+                touching[x].add(pair)
+        weak = [x for x, pairs in touching.items() if len(pairs) < self.cfg.core]
+        while weak:
+            x = weak.pop()
+            for pair in list(touching.get(x, ())):
+                del strong[pair]
+                for y in pair:
+                    touching[y].discard(pair)
+                    if y != x and len(touching[y]) == self.cfg.core - 1:
+                        weak.append(y)
+        return strong
+
+    def _networks(self) -> Iterable[tuple[set[Hashable], set[Hashable], set[str], dict[str, object]]]:
+        strong = self._core()
         parent: dict[Hashable, Hashable] = {}
 
         def find(x: Hashable) -> Hashable:
@@ -277,13 +315,20 @@ class Detector:
             posts = {p for pair in pairs for pp in strong[pair].pairs for p in pp}
             if len(accounts) < self.cfg.min_accounts or len(posts) < self.cfg.min_posts:
                 continue
+            density = len(pairs) / (len(accounts) * (len(accounts) - 1) / 2)
+            if density < self.cfg.min_density:
+                continue
             kinds = {k for pair in pairs for k in strong[pair].kinds}
             weights = sorted(len(strong[p].pairs) for p in pairs)
             yield (
                 accounts,
                 posts,
                 kinds,
-                {"links": len(pairs), "median_coincidences": weights[len(weights) // 2]},
+                {
+                    "links": len(pairs),
+                    "median_coincidences": weights[len(weights) // 2],
+                    "density": round(density, 3),
+                },
             )
 
     def _bursts(
@@ -318,20 +363,18 @@ class Detector:
         extra: dict[str, object],
         now: datetime,
     ) -> Found | None:
-        keys = {self.owner[a] for a in accounts if a in self.owner}
-        if keys:
-            key = min(keys)
+        owned = Counter(self.owner[a] for a in accounts if a in self.owner)
+        if owned:
+            # Grow the campaign that holds most of these accounts; accounts of other campaigns stay theirs
+            # (a shared hashtag or template does not make two operations one).
+            key = min(owned, key=lambda k: (-owned[k], k))
             found = self.campaigns[key]
-            for other in sorted(keys - {key}):  # two campaigns that turn out to be one
-                gone = self.campaigns.pop(other)
-                found.accounts |= gone.accounts
-                found.posts |= gone.posts
-                found.kinds |= gone.kinds
+            mine = {a for a in accounts if self.owner.get(a, key) == key}
             before = (len(found.accounts), len(found.posts))
-            found.accounts |= accounts
-            found.posts |= posts
+            found.accounts |= mine
+            found.posts |= {p for p in posts if p not in self.by_post or self.by_post[p].account in mine}
             found.kinds |= kinds
-            if (len(found.accounts), len(found.posts)) == before and not keys - {key}:
+            if (len(found.accounts), len(found.posts)) == before:
                 return None
         else:
             digest = hashlib.sha256("|".join(sorted(map(str, posts))).encode()).hexdigest()[:12]
