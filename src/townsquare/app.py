@@ -194,6 +194,18 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    from townsquare.campaigns import api as campaigns_api  # issue 17
+    from townsquare.campaigns import pages as campaigns_pages
+    from townsquare.elections import api as elections_api
+    from townsquare.elections import pages as elections_pages
+
+    for router in (
+        elections_api.router,
+        elections_pages.router,
+        campaigns_api.router,
+        campaigns_pages.router,
+    ):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     hardening.install(app)
 

@@ -17,6 +17,7 @@ from townsquare.detection.classify import signals as classifier_signals
 from townsquare.detection.language import UNDETERMINED
 from townsquare.detection.models import SignalRecord
 from townsquare.detection.textbanks import scan_all
+from townsquare.elections import hooks as integrity
 from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.policy.engine import Decision, DecisionContext, PolicyEvaluation, decide
@@ -68,6 +69,7 @@ def detect(
             sigs.extend(classifier_signals(results[i]))
             lang = lang or (results[i].language if results[i].language != UNDETERMINED else None)
         out.append(Detection(sigs, lang))
+    integrity.add_signals(rt, texts, out)  # election scorers, while an election's window is open
     return out
 
 
@@ -294,6 +296,7 @@ def decide_post(
     if p.live.outcome != "no_violation":
         session.flush()
         intake.from_decision(session, rt, post, verdict.id, p.live, action.id if action else None)
+    integrity.after_post(session, rt, post, p)  # election signals and labels; campaign detection
     return verdict, action
 
 

@@ -4,9 +4,11 @@ from townsquare import crypto, events
 from townsquare.access import models as access_models
 from townsquare.appeals import models as appeals_models
 from townsquare.bans import models as bans_models
+from townsquare.campaigns import models as campaigns_models
 from townsquare.content import models as content_models
 from townsquare.db import Base
 from townsquare.detection import models as detection_models
+from townsquare.elections import models as elections_models
 from townsquare.enforcement import models as enforcement_models
 from townsquare.policy import models as policy_models
 from townsquare.review import models as review_models
@@ -23,4 +25,6 @@ __all__ = [
     "events",
     "policy_models",
     "review_models",
+    "campaigns_models",
+    "elections_models",
 ]

@@ -40,6 +40,8 @@ EXECUTOR_MODULES = (
     "townsquare.access.freeze",
     "townsquare.enforcement.human",
     "townsquare.policy.publishing",
+    "townsquare.elections.claims_library",
+    "townsquare.campaigns.service",
 )
 _EXECUTORS: dict[str, Executor] = {}
 _USER_ACTOR = re.compile(r"^(?:user|service):(.+)$")

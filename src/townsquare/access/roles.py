@@ -191,3 +191,28 @@ def permissions_of(roles: set[str] | frozenset[str]) -> frozenset[str]:
     for role in roles:
         out |= ROLES.get(role, frozenset())
     return frozenset(out)
+
+
+# Election integrity and the claims library (issue 17): appended as one block so parallel work merges cleanly.
+ELECTIONS_READ = "elections:read"  # elections, the mode's history, the war room
+ELECTIONS_MANAGE = "elections:manage"  # create and change elections, record race calls
+CLAIMS_EDIT = "claims:edit"  # propose a claim for the known-false-claims library
+CLAIMS_PUBLISH = "claims:publish"  # approve someone else's proposed claim (a new library version)
+_ELECTION_PERMISSIONS = frozenset({ELECTIONS_READ, ELECTIONS_MANAGE, CLAIMS_EDIT, CLAIMS_PUBLISH})
+ALL_PERMISSIONS = ALL_PERMISSIONS | _ELECTION_PERMISSIONS
+_ELECTION_GRANTS: dict[str, frozenset[str]] = {
+    "triage": frozenset({ELECTIONS_READ}),
+    "moderator": frozenset({ELECTIONS_READ}),
+    "senior_moderator": frozenset({ELECTIONS_READ}),
+    "election_integrity": frozenset({ELECTIONS_READ, ELECTIONS_MANAGE, CLAIMS_EDIT}),
+    "policy_editor": frozenset({CLAIMS_EDIT}),
+    "policy_publisher": frozenset({CLAIMS_PUBLISH}),
+    "auditor": frozenset({ELECTIONS_READ}),
+}
+ROLES = {role: perms | _ELECTION_GRANTS.get(role, frozenset()) for role, perms in ROLES.items()}
+ROLES["admin"] = ALL_PERMISSIONS
+# A fact-checker reads the war room and writes and publishes claims (never their own: two people).
+ROLES["fact_checker"] = frozenset(
+    {POLICIES_READ, POSTS_READ, APPROVALS_VIEW, ELECTIONS_READ, CLAIMS_EDIT, CLAIMS_PUBLISH}
+)
+STAFF_ROLES = tuple(r for r in ROLES if r != "platform")

@@ -20,6 +20,7 @@ from townsquare.bans import service as bans
 from townsquare.content.models import Account, Post, PostVersion
 from townsquare.content.schemas import PostCreate
 from townsquare.detection.models import SignalRecord
+from townsquare.elections import hooks as integrity
 from townsquare.enforcement.models import Action
 from townsquare.policy.models import Verdict
 from townsquare.review import intake
@@ -185,6 +186,7 @@ def write(
         session.execute(insert(Verdict).execution_options(render_nulls=True), shadow_rows)
     actions = _enforce(session, rt, items, post_ids, live_ids)
     _open_cases(session, rt, items, post_ids, live_ids, actions)
+    integrity.after_batch(session, rt, items, post_ids)  # election signals and labels; campaign detection
     bans.check_milestones(session, rt, {i.author.id for i in items})
     return [
         flows.decision_view({**row, "id": vid}, actions.get(vid))

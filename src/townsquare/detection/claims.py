@@ -57,8 +57,10 @@ class ClaimMatch:
     """A claim a post resembles, with how closely."""
 
     claim: Claim
-    similarity: float
+    similarity: float  # after the stance discount (see claims_stance); what thresholds compare
     method: str  # bm25 | embedding
+    stance: str = "asserts"  # asserts | refutes | asks | reports
+    raw_similarity: float | None = None  # before the stance discount
 
     def to_dict(self) -> dict[str, Any]:
         """The public contract shape: {id, text, similarity, verdict, source}."""
@@ -71,6 +73,7 @@ class ClaimMatch:
             "source": c.source,
             "topic": c.topic,
             "method": self.method,
+            "stance": self.stance,
         }
 
 

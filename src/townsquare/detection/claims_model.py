@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from townsquare.detection.artifacts import ArtifactError, read_manifest, sha256_file
 from townsquare.detection.claims import ClaimMatch, ClaimMatcher
+from townsquare.detection.claims_stance import stance
 
 CLAIMS_FILE = "claims.json"
+SCREEN_FLOOR = 0.5  # share of the BM25 threshold below which a post cannot become a match anyway
 
 
 @dataclass
@@ -24,6 +26,27 @@ class ClaimModel:
     def match(self, texts: Sequence[str], k: int = 5) -> list[list[ClaimMatch]]:
         """The k most similar claims per text by BM25 (matches below the threshold included)."""
         return self.matcher.top(self.matcher.similarities(list(texts)), k)
+
+    def screen(self, texts: Sequence[str], matches: list[list[ClaimMatch]]) -> list[list[ClaimMatch]]:
+        """Discount each match by the post's stance toward its claim (a correction is not the claim).
+
+        Only posts with a candidate match are read, so the cost is paid by the few that resemble a claim.
+        """
+        out = []
+        floor = SCREEN_FLOOR * self.bm25_threshold
+        for text, found in zip(texts, matches, strict=True):
+            if all(m.method == "bm25" and m.similarity < floor for m in found):
+                out.append(found)  # nowhere near a claim: nothing to discount
+                continue
+            # The stance is the post's, read against the claim it resembles most, and scales every match
+            # alike: discounting only some matches would promote a worse claim over the one the post is about.
+            st = stance(text, found[0].claim.text)
+            screened = [
+                replace(m, similarity=m.similarity * st.factor, stance=st.label, raw_similarity=m.similarity)
+                for m in found
+            ]
+            out.append(screened)
+        return out
 
 
 def load_claim_model(models_dir: Path, matcher: ClaimMatcher) -> ClaimModel:

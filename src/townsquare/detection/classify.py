@@ -145,6 +145,7 @@ class Classifier:
             probs, matches, combined = self.semantic.rescore(
                 texts, probs, matches, high_reach, self.claim_model.bm25_threshold
             )
+        matches = self.claim_model.screen(texts, matches)  # corrections and questions are not the claim
         return [
             self._result(i, t, langs[i], probs, matches[i], combined, self.fast.explainer(t, rows[i]))
             for i, t in enumerate(texts)

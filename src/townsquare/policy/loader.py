@@ -306,11 +306,10 @@ def load_policies(directory: Path, scorer_auto_thresholds: Mapping[str, float | 
 
 
 def load_election_calendar(path: str | Path) -> ElectionCalendar:
-    """Read and validate the election calendar (`elections.yaml`)."""
-    path = Path(path)
-    raw = _read_yaml(path)
+    """Read and validate the election calendar (`elections.yaml`; format: `townsquare.elections`)."""
+    from townsquare.elections.calendar import ElectionsFileError, load_calendar
+
     try:
-        return ElectionCalendar.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise PolicyError(path, str(err["msg"]), field=_format_loc(list(err["loc"])) or None) from exc
+        return load_calendar(path)
+    except ElectionsFileError as exc:
+        raise PolicyError(path, str(exc), field=exc.field) from exc

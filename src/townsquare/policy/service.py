@@ -127,6 +127,9 @@ def sync_versions(session: Session, rt: Runtime) -> None:
     rt.policies = rt.policies.with_states(_db_states(session))
     record_policy_set(session, rt, SYSTEM_ACTOR)
     record_model_set(session, rt)
+    from townsquare.elections import hooks as elections
+
+    elections.startup(session, rt)  # elections.yaml's new elections; the election mode now
 
 
 def record_model_set(session: Session, rt: Runtime) -> None:
@@ -227,6 +230,9 @@ def refresh_states(session: Session, rt: Runtime) -> bool:
     if paused != rt.paused:
         rt.paused = paused
         changed = True
+    from townsquare.elections import hooks as elections
+
+    elections.refresh(session, rt)  # elections, race calls, mode switches and the claim library
     return changed
 
 

@@ -97,7 +97,8 @@ def preview(session: Session, rt: Runtime, who: Principal, f: CaseFilter) -> dic
     }
 
 
-def _check(rt: Runtime, who: Principal, data: BulkCaseDecision) -> None:
+def check(rt: Runtime, who: Principal, data: BulkCaseDecision) -> None:
+    """Whether `who` may make this bulk decision at all (campaign decisions check it too)."""
     who.need(BULK_DECIDE)
     if data.outcome == "violation":
         if not data.policy or data.policy not in rt.policies.areas():
@@ -111,7 +112,7 @@ def decide(
     session: Session, rt: Runtime, who: Principal, data: BulkCaseDecision
 ) -> dict[str, Any] | Approval:
     """Decide every matching case now, or open an approval when there are more than the size limit."""
-    _check(rt, who, data)
+    check(rt, who, data)
     cases = matching(session, data.filter)
     if not cases:
         raise Invalid("no open case matches the filter", {"field": "filter"})
@@ -262,5 +263,5 @@ def _execute(session: Session, rt: Runtime, approval: Approval) -> dict[str, Any
     payload = dict(approval.payload)
     ids = [int(i) for i in payload.pop("case_ids")]
     data = BulkCaseDecision.model_validate(payload)
-    _check(rt, who, data)
+    check(rt, who, data)
     return apply(session, rt, who, data, ids, approval)
