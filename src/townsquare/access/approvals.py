@@ -3,7 +3,8 @@
 A request records the change (`kind` + `payload`), the permission its approver needs and when it
 expires. Approving executes the change through the executor registered for its kind; each executor lives
 next to its domain (enforcement, policy, freezes) and is found through `EXECUTOR_MODULES`, so this module
-knows no domain's internals. The approver must hold the permission and must not be the requester.
+knows no domain's internals. The approver must hold the permission, must not be the requester, and must
+be independent of them (`independence.py`): neither's power over the change may come from the other.
 """
 
 from __future__ import annotations
@@ -11,15 +12,26 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import events
+from townsquare.access.alerts import raise_alert
+from townsquare.access.independence import dependence
 from townsquare.access.models import Approval
-from townsquare.access.roles import ALL_PERMISSIONS, ROLES, ROLES_GRANT, permissions_of
+from townsquare.access.roles import (
+    ACTION_BAN,
+    ACTION_REINSTATE,
+    BULK_DECIDE,
+    FREEZE_GLOBAL,
+    POLICY_PUBLISH,
+    ROLES,
+    ROLES_GRANT,
+    permissions_of,
+)
 from townsquare.access.service import (
     Principal,
     active_freezes,
@@ -42,6 +54,13 @@ EXECUTOR_MODULES = (
     "townsquare.policy.publishing",
 )
 _EXECUTORS: dict[str, Executor] = {}
+_REQUESTER_NEEDS: dict[
+    str, str
+] = {}  # kind -> the permission a requester asks with, where not the approver's
+# The permissions an approval may require of its approver. Break-glass never grants a role carrying one.
+APPROVAL_PERMISSIONS = frozenset(
+    {ACTION_BAN, ACTION_REINSTATE, BULK_DECIDE, POLICY_PUBLISH, ROLES_GRANT, FREEZE_GLOBAL}
+)
 _USER_ACTOR = re.compile(r"^(?:user|service):(.+)$")
 
 
@@ -54,11 +73,30 @@ class ExecutionFailed(Exception):
         self.cause = cause
 
 
-def executor(kind: str) -> Callable[[Executor], Executor]:
-    """Register the function that carries out approved changes of `kind`."""
+class NotIndependent(Forbidden):
+    """The approver and the requester are not two independent people; `chain` says why."""
+
+    def __init__(self, approval: Approval, approver: str, chain: list[str]) -> None:
+        super().__init__(
+            f"you cannot approve this: you and {approval.requested_by} are not two independent people "
+            f"({'; '.join(chain)})",
+            {"field": "approval_id", "reason": "not_independent", "chain": chain},
+        )
+        self.approver = approver
+        self.chain = chain
+
+
+def executor(kind: str, requester_needs: str | None = None) -> Callable[[Executor], Executor]:
+    """Register the function that carries out approved changes of `kind`.
+
+    `requester_needs` is the permission a requester asks with, when it is not the one the approver
+    needs (a policy editor proposes a text bank, a publisher approves it).
+    """
 
     def register(fn: Executor) -> Executor:
         _EXECUTORS[kind] = fn
+        if requester_needs is not None:
+            _REQUESTER_NEEDS[kind] = requester_needs
         return fn
 
     return register
@@ -85,8 +123,11 @@ def request_approval(
 ) -> Approval:
     """Open an approval for a change that needs a second person; it expires after approval_hours."""
     _executor_for(kind)
-    if required_permission not in ALL_PERMISSIONS:
-        raise Invalid(f"unknown permission {required_permission}", {"field": "required_permission"})
+    if required_permission not in APPROVAL_PERMISSIONS:
+        raise Invalid(
+            f"{required_permission} is not a permission that approves changes",
+            {"field": "required_permission"},
+        )
     now = rt.now()
     approval = Approval(
         kind=kind,
@@ -192,6 +233,8 @@ def decide(
         )
     if not own:
         principal.need(approval.required_permission)
+    if approve:
+        _check_independent(session, approval, principal, now)
     approval.decided_by, approval.decided_at, approval.decision_reason = principal.actor, now, reason
     if approve:
         try:
@@ -212,6 +255,48 @@ def decide(
         payload={"kind": approval.kind, "requested_by": approval.requested_by, "result": approval.result},
     )
     return approval
+
+
+def _check_independent(session: Session, approval: Approval, principal: Principal, now: datetime) -> None:
+    chain = dependence(
+        session,
+        approver=principal.actor,
+        requester=approval.requested_by,
+        approver_needs=approval.required_permission,
+        requester_needs=_REQUESTER_NEEDS.get(approval.kind, approval.required_permission),
+        now=now,
+    )
+    if chain is not None:
+        raise NotIndependent(approval, principal.actor, chain)
+
+
+def record_refusal(session: Session, rt: Runtime, refused: NotIndependent, approval_id: int) -> None:
+    """Record a refused approval by a dependent approver (an event and an alert for auditors).
+
+    Run after the refused request rolled back: an insider's sock puppet trying to approve is news.
+    """
+    approval = get(session, approval_id)
+    now = rt.now()
+    events.record(
+        session,
+        "approval.refused",
+        actor=refused.approver,
+        subject_type="approval",
+        subject_id=approval.id,
+        at=now,
+        reason=refused.message,
+        payload={"kind": approval.kind, "requested_by": approval.requested_by, "chain": refused.chain},
+    )
+    raise_alert(
+        session,
+        "approval_refused",
+        f"{refused.approver} tried to approve #{approval.id} ({approval.summary}) requested by "
+        f"{approval.requested_by}; they are not independent",
+        actor=refused.approver,
+        now=now,
+        subject=f"approval:{approval.id}",
+        details={"approval_id": approval.id, "chain": refused.chain, "requested_by": approval.requested_by},
+    )
 
 
 def record_failure(

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from townsquare.access import login, ratelimit
+from townsquare.access import login, login_guard, ratelimit
 from townsquare.access.api_auth import clear_session_cookie, set_session_cookie
 from townsquare.access.permissions import Principal, public, signed_in, signed_in_form
 from townsquare.content.api import RT
@@ -73,15 +73,11 @@ def login_submit(
             request, rt, error="Enter your username and password.", username=username, status=422
         )
     try:
-        ratelimit.check(request, username)
+        result = login_guard.log_in(request, rt, username, password, totp or None)
     except TooManyRequests as exc:
         resp = _login_page(request, rt, error=exc.message, username=username, status=429)
         resp.headers.update(exc.headers or {})
         return resp
-    with transaction(rt.sessions) as session:
-        result = login.attempt_login(
-            session, rt, username, password, totp or None, ratelimit.client_ip(request)
-        )
     if result.error is not None or result.user is None:
         error = result.error or Invalid("login failed")
         return _login_page(request, rt, error=error.message, username=username, status=error.status)
