@@ -259,3 +259,15 @@ def _fresh_token(rt: Runtime, username: str) -> str:
             session, user, name="t", scopes=None, days=30, actor="test", now=rt.now()
         )
         return plain
+
+
+def test_two_sock_puppets_of_one_admin_cannot_approve_each_other(client: TestClient, rt: Runtime) -> None:
+    """The admin need not ask itself: one puppet asks, the other approves; the maker is both."""
+    asker = sock_puppet(client, rt, "sock1", "senior_moderator")
+    approver = sock_puppet(client, rt, "sock2", "senior_moderator")
+    ban = _pending(_ban(client, account(client, followers=BIG), token=asker), "ban")
+    _refused(
+        client, approver, ban, f"user:sock2 and user:sock1 were both created, directly or in turn, by {ADMIN}"
+    )
+    independent = seed_user(rt, "senior", ["senior_moderator"])
+    assert approve(client, independent, ban).json()["status"] == "approved"

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fixtures.staff import PASSWORD, csrf, https_client, log_in, person
-from townsquare.access import service
+from townsquare.access import passwords, service
 from townsquare.access.bootstrap import one_time_password
 from townsquare.errors import Invalid
 from townsquare.runtime import Runtime
@@ -26,7 +26,7 @@ from townsquare.runtime import Runtime
 )
 def test_weak_passwords_are_refused_with_the_reason(password: str, why: str) -> None:
     with pytest.raises(Invalid) as refused:
-        service.check_password_strength(password, ("grace", "Grace Hopper"))
+        passwords.check_password_strength(password, ("grace", "Grace Hopper"))
     assert why in refused.value.message
     assert refused.value.detail["field"] == "password"
 
@@ -37,12 +37,12 @@ LONG = f"{WORDS} ember saffron glacier meadow lantern"  # beyond the 72 characte
 
 @pytest.mark.parametrize("password", [PASSWORD, "Grace.Townsquare.1906", LONG, LONG * 10])
 def test_strong_passwords_pass(password: str) -> None:
-    service.check_password_strength(password, ("grace", "Grace Hopper"))
+    passwords.check_password_strength(password, ("grace", "Grace Hopper"))
 
 
 def test_generated_one_time_passwords_always_pass() -> None:
     for _ in range(20):
-        service.check_password_strength(one_time_password())
+        passwords.check_password_strength(one_time_password())
 
 
 def test_the_api_refuses_password1234_saying_why(rt: Runtime) -> None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import events
-from townsquare.access.alerts import raise_alert
-from townsquare.access.independence import dependence
+from townsquare.access.independence import check_independent
 from townsquare.access.models import Approval
 from townsquare.access.roles import (
     ACTION_BAN,
@@ -71,19 +70,6 @@ class ExecutionFailed(Exception):
         super().__init__(cause.message)
         self.approval_id = approval_id
         self.cause = cause
-
-
-class NotIndependent(Forbidden):
-    """The approver and the requester are not two independent people; `chain` says why."""
-
-    def __init__(self, approval: Approval, approver: str, chain: list[str]) -> None:
-        super().__init__(
-            f"you cannot approve this: you and {approval.requested_by} are not two independent people "
-            f"({'; '.join(chain)})",
-            {"field": "approval_id", "reason": "not_independent", "chain": chain},
-        )
-        self.approver = approver
-        self.chain = chain
 
 
 def executor(kind: str, requester_needs: str | None = None) -> Callable[[Executor], Executor]:
@@ -234,7 +220,8 @@ def decide(
     if not own:
         principal.need(approval.required_permission)
     if approve:
-        _check_independent(session, approval, principal, now)
+        requester_needs = _REQUESTER_NEEDS.get(approval.kind, approval.required_permission)
+        check_independent(session, approval, principal.actor, requester_needs, now)
     approval.decided_by, approval.decided_at, approval.decision_reason = principal.actor, now, reason
     if approve:
         try:
@@ -255,48 +242,6 @@ def decide(
         payload={"kind": approval.kind, "requested_by": approval.requested_by, "result": approval.result},
     )
     return approval
-
-
-def _check_independent(session: Session, approval: Approval, principal: Principal, now: datetime) -> None:
-    chain = dependence(
-        session,
-        approver=principal.actor,
-        requester=approval.requested_by,
-        approver_needs=approval.required_permission,
-        requester_needs=_REQUESTER_NEEDS.get(approval.kind, approval.required_permission),
-        now=now,
-    )
-    if chain is not None:
-        raise NotIndependent(approval, principal.actor, chain)
-
-
-def record_refusal(session: Session, rt: Runtime, refused: NotIndependent, approval_id: int) -> None:
-    """Record a refused approval by a dependent approver (an event and an alert for auditors).
-
-    Run after the refused request rolled back: an insider's sock puppet trying to approve is news.
-    """
-    approval = get(session, approval_id)
-    now = rt.now()
-    events.record(
-        session,
-        "approval.refused",
-        actor=refused.approver,
-        subject_type="approval",
-        subject_id=approval.id,
-        at=now,
-        reason=refused.message,
-        payload={"kind": approval.kind, "requested_by": approval.requested_by, "chain": refused.chain},
-    )
-    raise_alert(
-        session,
-        "approval_refused",
-        f"{refused.approver} tried to approve #{approval.id} ({approval.summary}) requested by "
-        f"{approval.requested_by}; they are not independent",
-        actor=refused.approver,
-        now=now,
-        subject=f"approval:{approval.id}",
-        details={"approval_id": approval.id, "chain": refused.chain, "requested_by": approval.requested_by},
-    )
 
 
 def record_failure(

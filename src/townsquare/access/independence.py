@@ -5,7 +5,9 @@ password), grant or break-glass it a role, and have it approve their own request
 traced back through the records that made it: who created the user, who granted each role that carries
 the permission (a grant through an approved admin grant is the grant of the one who asked for it), and,
 for each of those people in turn, who created them and where their power to create users or grant
-roles came from at the time they used it. If the chain reaches the other person, the two are one.
+roles came from at the time they used it. If the chain reaches the other person, the two are one. So
+are two accounts made by the same person (directly, or through accounts that person made): whoever made
+them knew both one-time passwords and could be both.
 
 System actors (`system:bootstrap`, `cli:operator`, tests) are the roots of trust: whoever holds the
 server's shell holds the database anyway.
@@ -16,12 +18,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare.access.models import RoleGrant, StaffUser
+from townsquare import events
+from townsquare.access.alerts import raise_alert
+from townsquare.access.models import Approval, RoleGrant, StaffUser
 from townsquare.access.roles import BREAKGLASS_GRANT, ROLES, ROLES_GRANT, USERS_MANAGE
+from townsquare.errors import Forbidden
+
+if TYPE_CHECKING:
+    from townsquare.runtime import Runtime
 
 _STAFF_ACTOR = re.compile(r"^(?:user|service):(.+)$")
 
@@ -94,6 +103,27 @@ class Provenance:
         return None
 
 
+def creators(prov: Provenance, actor: str) -> list[str]:
+    """The staff users up `actor`'s chain of creators, nearest first (each could control the next)."""
+    out: list[str] = []
+    user = prov.user(actor)
+    while user is not None and user.created_by and prov.user(user.created_by) is not None:
+        if user.created_by in out or user.created_by == actor:
+            break
+        out.append(user.created_by)
+        user = prov.user(user.created_by)
+    return out
+
+
+def _common_creator(prov: Provenance, approver: str, requester: str) -> list[str] | None:
+    """Both made, directly or through accounts made in turn, by the same staff user (who could be both)."""
+    theirs = creators(prov, requester)
+    for maker in creators(prov, approver):
+        if maker in theirs:
+            return [f"{approver} and {requester} were both created, directly or in turn, by {maker}"]
+    return None
+
+
 def only_break_glass(prov: Provenance, actor: str, permission: str, now: datetime) -> bool:
     """Whether `actor` holds `permission` now only through break-glass grants (which never approve)."""
     user = prov.user(actor)
@@ -115,7 +145,9 @@ def dependence(
     """Why `approver` and `requester` are not two independent people (the chain of records), or None.
 
     Checked both ways: the approver's power to approve must not come from the requester, and the
-    requester's power to ask must not come from the approver (a sock puppet asking its maker).
+    requester's power to ask must not come from the approver (a sock puppet asking its maker). Nor may
+    both accounts have been made by the same person, who knows each one-time password and could be
+    both (two sock puppets of one insider).
     """
     prov = Provenance(session)
     if prov.user(requester) is None or prov.user(approver) is None:
@@ -123,6 +155,66 @@ def dependence(
     if only_break_glass(prov, approver, approver_needs, now):
         return [f"{approver} holds {approver_needs} only through break-glass, which never approves"]
     found = prov.trace(approver, frozenset({approver_needs}), now, requester)
-    if found is not None:
-        return found
-    return prov.trace(requester, frozenset({requester_needs}), now, approver)
+    if found is None:
+        found = prov.trace(requester, frozenset({requester_needs}), now, approver)
+    return found if found is not None else _common_creator(prov, approver, requester)
+
+
+class NotIndependent(Forbidden):
+    """The approver and the requester are not two independent people; `chain` says why."""
+
+    def __init__(self, approval: Approval, approver: str, chain: list[str]) -> None:
+        super().__init__(
+            f"you cannot approve this: you and {approval.requested_by} are not two independent people "
+            f"({'; '.join(chain)})",
+            {"field": "approval_id", "reason": "not_independent", "chain": chain},
+        )
+        self.approver = approver
+        self.chain = chain
+
+
+def check_independent(
+    session: Session, approval: Approval, approver: str, requester_needs: str, now: datetime
+) -> None:
+    """Refuse (NotIndependent, 403) an approver who is not independent of the approval's requester."""
+    chain = dependence(
+        session,
+        approver=approver,
+        requester=approval.requested_by,
+        approver_needs=approval.required_permission,
+        requester_needs=requester_needs,
+        now=now,
+    )
+    if chain is not None:
+        raise NotIndependent(approval, approver, chain)
+
+
+def record_refusal(session: Session, rt: Runtime, refused: NotIndependent, approval_id: int) -> None:
+    """Record a refused approval by a dependent approver (an event and an alert for auditors).
+
+    Run after the refused request rolled back: an insider's sock puppet trying to approve is news.
+    """
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        return
+    now = rt.now()
+    events.record(
+        session,
+        "approval.refused",
+        actor=refused.approver,
+        subject_type="approval",
+        subject_id=approval.id,
+        at=now,
+        reason=refused.message,
+        payload={"kind": approval.kind, "requested_by": approval.requested_by, "chain": refused.chain},
+    )
+    raise_alert(
+        session,
+        "approval_refused",
+        f"{refused.approver} tried to approve #{approval.id} ({approval.summary}) requested by "
+        f"{approval.requested_by}; they are not independent",
+        actor=refused.approver,
+        now=now,
+        subject=f"approval:{approval.id}",
+        details={"approval_id": approval.id, "chain": refused.chain, "requested_by": approval.requested_by},
+    )

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from townsquare import events
 from townsquare.access.models import LoginSession, StaffUser
+from townsquare.access.passwords import check_password_strength
 from townsquare.access.service import (
     active_roles,
-    check_password_strength,
     digest,
     hash_password,
     new_secret,
