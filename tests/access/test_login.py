@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.conftest import Clock
 from tests.fixtures.staff import PASSWORD, csrf, https_client, log_in, person
+from townsquare.access.login import use_totp
 from townsquare.access.models import StaffUser
 from townsquare.access.permissions import SESSION_COOKIE
 from townsquare.db import transaction
@@ -166,3 +167,26 @@ def test_a_forced_password_change_blocks_every_other_route(rt: Runtime) -> None:
         assert c.get("/v1/users").status_code == 200  # the session that changed it goes on
         assert log_in(c, "ada", PASSWORD).status_code == 401
         assert log_in(c, "ada", "a brand new passphrase").status_code == 200
+
+
+def test_a_totp_code_raced_by_two_requests_is_accepted_once(rt: Runtime) -> None:
+    """Both requests read the user before either wrote: the conditional UPDATE lets only one through."""
+    person(rt, "ada", ("moderator",))
+    secret = pyotp.random_base32()
+    with transaction(rt.sessions) as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == "ada"))
+        assert user is not None
+        user.totp_secret = secret
+    code = pyotp.TOTP(secret).at(rt.now())
+    first, second = rt.sessions(), rt.sessions()
+    try:
+        users = [s.scalar(select(StaffUser).where(StaffUser.username == "ada")) for s in (first, second)]
+        assert users[0] is not None
+        assert users[1] is not None
+        assert users[1].totp_last_step is None  # the second request's view, before the first one lands
+        assert use_totp(first, rt, users[0], secret, code) is True
+        first.commit()
+        assert use_totp(second, rt, users[1], secret, code) is False
+    finally:
+        first.close()
+        second.close()
