@@ -53,9 +53,8 @@ EXECUTOR_MODULES = (
     "townsquare.policy.publishing",
 )
 _EXECUTORS: dict[str, Executor] = {}
-_REQUESTER_NEEDS: dict[
-    str, str
-] = {}  # kind -> the permission a requester asks with, where not the approver's
+# kind -> the permission a requester asks with, where it is not the approver's
+_REQUESTER_NEEDS: dict[str, str] = {}
 # The permissions an approval may require of its approver. Break-glass never grants a role carrying one.
 APPROVAL_PERMISSIONS = frozenset(
     {ACTION_BAN, ACTION_REINSTATE, BULK_DECIDE, POLICY_PUBLISH, ROLES_GRANT, FREEZE_GLOBAL}
