@@ -75,24 +75,23 @@ class Provenance:
         return self._trace(actor, perms, at, source, set())
 
     def _trace(
-        self, actor: str, perms: frozenset[str], at: datetime, source: str, seen: set[tuple[str, str]]
+        self, actor: str, perms: frozenset[str], at: datetime, source: str, seen: set[tuple[str, str, str]]
     ) -> list[str] | None:
         user = self.user(actor)
-        key = (actor, ",".join(sorted(perms)))
+        key = (actor, ",".join(sorted(perms)), at.isoformat())  # records are finite: so is the walk
         if user is None or key in seen:
             return None
         seen.add(key)
-        who = actor
         creator = user.created_by or ""
         if creator == source:
-            return [f"{who} was created by {source}"]
+            return [f"{actor} was created by {source}"]
         if self.user(creator) is not None:
             deeper = self._trace(creator, frozenset({USERS_MANAGE}), user.created_at, source, seen)
             if deeper is not None:
-                return [f"{who} was created by {creator}", *deeper]
+                return [f"{actor} was created by {creator}", *deeper]
         for grant in self.grants(user, perms, at):
             kind = "a break-glass grant" if grant.break_glass else "a grant"
-            step = f"{who} holds {grant.role} by {kind} from {grant.granted_by}"
+            step = f"{actor} holds {grant.role} by {kind} from {grant.granted_by}"
             if grant.granted_by == source:
                 return [step]
             if self.user(grant.granted_by) is not None:
