@@ -63,6 +63,9 @@ def test_self_service_routes_need_only_a_login(rt: Runtime) -> None:
         ("POST", "/logout"),
         ("GET", "/password"),
         ("POST", "/password"),
+        ("GET", "/totp"),
+        ("POST", "/totp"),
+        ("POST", "/totp/confirm"),
     }
 
 

@@ -16,7 +16,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from townsquare import __version__, audit_api
-from townsquare.access import api_approvals, api_auth, api_freeze, api_protect, api_users, hardening
+from townsquare.access import (
+    api_approvals,
+    api_auth,
+    api_freeze,
+    api_protect,
+    api_users,
+    hardening,
+    login_guard,
+)
 from townsquare.access.permissions import public
 from townsquare.appeals import api as appeals_api
 from townsquare.chain import ChainKeeper
@@ -156,6 +164,7 @@ def create_app(
             if worker:
                 worker.start()
         yield
+        login_guard.flush(app)  # failed logins still counting in memory become their events
         for worker in (sender, keeper):
             if worker:
                 worker.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -65,10 +65,25 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=12.0, description="Lifetime of a UI login session.")
     cookie_secure: bool = Field(default=True, description="Mark the session cookie Secure (HTTPS only).")
     token_days: int = Field(default=90, description="Default lifetime of a new API token, in days.")
-    lockout_failures: int = Field(default=5, description="Failed logins in a row before the account locks.")
-    lockout_minutes: float = Field(default=15.0, description="How long a locked account stays locked.")
     login_rate_per_minute: int = Field(
-        default=10, description="Login and token requests per client a minute."
+        default=10,
+        ge=1,
+        description="Logins per client address a minute, whatever the usernames; password changes, TOTP "
+        "enrolments and token requests per user a minute.",
+    )
+    login_slowdown_after: int = Field(
+        default=5, ge=1, description="Failed logins in a row for a username before each try must wait."
+    )
+    login_max_delay_s: float = Field(
+        default=30.0, gt=0, description="Longest wait between tries for a username under attack."
+    )
+    login_failure_window_s: float = Field(
+        default=300.0, gt=0, description="Failed logins from one address make one event per this window."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
+        "is believed; none by default (the TCP peer is the client).",
     )
     approval_hours: float = Field(
         default=48.0, description="How long a pending two-person approval stays open."
@@ -107,6 +122,15 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in notices.")
     appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        """Refuse a bad proxy list at start-up rather than at the first login."""
+        from townsquare.access.ratelimit import parse_networks
+
+        parse_networks(value)
+        return value
 
 
 @lru_cache(maxsize=1)

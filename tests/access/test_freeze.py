@@ -165,7 +165,7 @@ def test_lifting_a_global_freeze_takes_one_admin_and_alerts_auditors(
 
 
 def _break_glass(client: TestClient, expect: int, **over: Any) -> dict[str, Any]:
-    body = {"username": "mod", "role": "senior_moderator", "minutes": 30, "reason": "incident 42", **over}
+    body = {"username": "mod", "role": "auditor", "minutes": 30, "reason": "incident 42", **over}
     r = client.post("/v1/breakglass", json=body)
     assert r.status_code == expect, r.text
     out: dict[str, Any] = r.json()
@@ -208,6 +208,36 @@ def test_break_glass_needs_a_reason_and_a_bounded_time(
     assert _break_glass(client, 422, reason="   ")["detail"]["field"] == "reason"
     too_long = _break_glass(client, 422, minutes=settings.break_glass_max_minutes + 1)
     assert too_long["detail"]["field"] == "minutes"
+
+
+@pytest.mark.parametrize(
+    "role", ["admin", "senior_moderator", "election_integrity", "policy_publisher", "appeals_reviewer"]
+)
+def test_break_glass_never_grants_a_role_that_approves_grants_or_freezes(
+    client: TestClient, rt: Runtime, mod: str, role: str
+) -> None:
+    """Finding: POST /v1/breakglass granted `admin`, so one admin could make a second approver."""
+    refused = _break_glass(client, 403, role=role)
+    assert refused["detail"]["field"] == "role"
+    assert refused["detail"]["withheld"]
+    assert "break-glass cannot grant" in refused["message"]
+    with transaction(rt.sessions) as session:
+        assert access.active_roles(session, access.user_by_name(session, "mod").id, rt.now()) == {"moderator"}
+    assert types(rt, "breakglass.") == []
+
+
+def test_break_glass_cannot_be_renewed_while_it_runs(
+    client: TestClient, rt: Runtime, clock: Clock, mod: str
+) -> None:
+    """Finding: a break-glass grant could be renewed while active, indefinitely."""
+    _break_glass(client, 201)
+    clock.advance(minutes=29)
+    again = _break_glass(client, 409)
+    assert "cannot be renewed" in again["message"]
+    assert again["detail"]["field"] == "role"
+    clock.advance(minutes=1, seconds=1)  # it has ended: a new grant, with its own reason and alert
+    assert _break_glass(client, 201, reason="incident 43")["expires_at"] == "2026-03-02T13:00:01.000000Z"
+    assert types(rt, "breakglass.") == ["breakglass.granted", "breakglass.granted"]
 
 
 def test_alerts_are_acknowledged_by_their_recipients_only(client: TestClient, rt: Runtime, mod: str) -> None:

@@ -1,24 +1,20 @@
-"""Logins through the API: cookies, CSRF, logout, lockout, TOTP, forced password change, rate limit."""
+"""Logins through the API: cookies, CSRF, logout, TOTP (with the password, single-use), forced change."""
 
 from __future__ import annotations
 
+import httpx
 import pyotp
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import Clock
 from tests.fixtures.staff import PASSWORD, csrf, https_client, log_in, person
+from townsquare.access.login import use_totp
 from townsquare.access.models import StaffUser
 from townsquare.access.permissions import SESSION_COOKIE
 from townsquare.db import transaction
 from townsquare.events import Event
 from townsquare.runtime import Runtime
-
-
-def _failed_logins(rt: Runtime, username: str) -> int:
-    with transaction(rt.sessions) as session:
-        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-        assert user is not None
-        return user.failed_logins
 
 
 def _event_bodies(rt: Runtime) -> list[str]:
@@ -81,39 +77,18 @@ def test_logout_revokes_the_session(rt: Runtime) -> None:
         assert "session" in again.json()["message"]
 
 
-def test_failed_logins_lock_the_account_until_the_lockout_passes(rt: Runtime, clock: Clock) -> None:
-    person(rt, "ada", ("moderator",))
-    failures = rt.settings.lockout_failures
-    with https_client(rt) as c:
-        for n in range(1, failures + 1):
-            resp = log_in(c, "ada", "wrong password, try again")
-            assert resp.status_code == 401
-            assert resp.json()["message"] == "wrong username or password"
-            if n < failures:
-                assert _failed_logins(rt, "ada") == n
-        locked = log_in(c, "ada")  # the right password, while locked
-        assert locked.status_code == 403
-        assert "locked" in locked.json()["message"]
-        assert SESSION_COOKIE not in c.cookies
-        clock.advance(minutes=rt.settings.lockout_minutes - 1)
-        assert log_in(c, "ada").status_code == 403
-        clock.advance(minutes=1, seconds=1)
-        assert log_in(c, "ada").status_code == 200
-    assert _failed_logins(rt, "ada") == 0
-    bodies = _event_bodies(rt)
-    assert any('"type":"user.locked"' in b for b in bodies)
-    assert not any("wrong password, try again" in b or PASSWORD in b for b in bodies)
+def _enrol(c: TestClient, session: httpx.Response, rt: Runtime) -> pyotp.TOTP:
+    enrol = c.post("/v1/auth/totp/enrol", json={"password": PASSWORD}, headers=csrf(session))
+    assert enrol.status_code == 200, enrol.text
+    assert enrol.json()["otpauth_uri"].startswith("otpauth://totp/Townsquare:ada?")
+    return pyotp.TOTP(enrol.json()["secret"])
 
 
 def test_totp_is_required_once_enabled(rt: Runtime) -> None:
     person(rt, "ada", ("moderator",))
     with https_client(rt) as c:
         session = log_in(c, "ada")
-        enrol = c.post("/v1/auth/totp/enrol", headers=csrf(session))
-        assert enrol.status_code == 200, enrol.text
-        secret = enrol.json()["secret"]
-        assert enrol.json()["otpauth_uri"].startswith("otpauth://totp/Townsquare:ada?")
-        totp = pyotp.TOTP(secret)
+        totp = _enrol(c, session, rt)
         code = totp.at(rt.now())
         wrong_code = f"{(int(code) + 1) % 1_000_000:06d}"
         bad = c.post("/v1/auth/totp/confirm", json={"code": wrong_code}, headers=csrf(session))
@@ -126,8 +101,53 @@ def test_totp_is_required_once_enabled(rt: Runtime) -> None:
         assert missing.status_code == 401
         assert missing.json()["detail"] == {"field": "totp", "totp_required": True}
         assert log_in(c, "ada", totp=wrong_code).status_code == 401
-        assert log_in(c, "ada", totp=code).status_code == 200
-    assert not any(secret in b for b in _event_bodies(rt))
+    assert not any(totp.secret in b for b in _event_bodies(rt))
+
+
+def test_enrolling_totp_needs_the_password_again(rt: Runtime) -> None:
+    """Finding: TOTP enrolment did not ask for the password (a stolen session could bind its own app)."""
+    person(rt, "ada", ("moderator",))
+    with https_client(rt) as c:
+        session = log_in(c, "ada")
+        bare = c.post("/v1/auth/totp/enrol", json={}, headers=csrf(session))
+        assert bare.status_code == 422
+        assert "password" in bare.text
+        wrong = c.post("/v1/auth/totp/enrol", json={"password": "not my password"}, headers=csrf(session))
+        assert (wrong.status_code, wrong.json()["detail"]["field"]) == (403, "password")
+        assert c.get("/v1/auth/me").json()["totp_enabled"] is False
+        _enrol(c, session, rt)
+    assert "totp.enrolment_started" in "".join(_event_bodies(rt))
+
+
+def test_a_totp_code_is_accepted_once(rt: Runtime, clock: Clock) -> None:
+    """Finding: a TOTP code could be used twice in its window."""
+    person(rt, "ada", ("moderator",))
+    with https_client(rt) as c:
+        session = log_in(c, "ada")
+        totp = _enrol(c, session, rt)
+        first = totp.at(rt.now())
+        assert c.post("/v1/auth/totp/confirm", json={"code": first}, headers=csrf(session)).status_code == 200
+        c.post("/v1/auth/logout", headers=csrf(session))
+        reused = log_in(c, "ada", totp=first)  # the confirming code, in the same 30 s
+        assert (reused.status_code, reused.json()["detail"]["field"]) == (401, "totp")
+        assert "already used" in reused.json()["message"]
+
+        clock.advance(seconds=30)
+        code = totp.at(rt.now())
+        session = log_in(c, "ada", totp=code)
+        assert session.status_code == 200, session.text
+        c.post("/v1/auth/logout", headers=csrf(session))
+        again = log_in(c, "ada", totp=code)
+        assert again.status_code == 401
+        assert "already used" in again.json()["message"]
+        older = log_in(c, "ada", totp=totp.at(rt.now(), counter_offset=-1))  # still in the window, older
+        assert older.status_code == 401
+        clock.advance(seconds=30)
+        assert log_in(c, "ada", totp=totp.at(rt.now())).status_code == 200
+    with transaction(rt.sessions) as session_:
+        user = session_.scalar(select(StaffUser).where(StaffUser.username == "ada"))
+        assert user is not None
+        assert user.totp_last_step == pyotp.TOTP(totp.secret).timecode(rt.now())
 
 
 def test_a_forced_password_change_blocks_every_other_route(rt: Runtime) -> None:
@@ -149,16 +169,24 @@ def test_a_forced_password_change_blocks_every_other_route(rt: Runtime) -> None:
         assert log_in(c, "ada", "a brand new passphrase").status_code == 200
 
 
-def test_login_is_rate_limited_per_client_and_username(rt: Runtime, clock: Clock) -> None:
-    limit = rt.settings.login_rate_per_minute
+def test_a_totp_code_raced_by_two_requests_is_accepted_once(rt: Runtime) -> None:
+    """Both requests read the user before either wrote: the conditional UPDATE lets only one through."""
     person(rt, "ada", ("moderator",))
-    with https_client(rt) as c:
-        for _ in range(limit):
-            assert log_in(c, "nobody-here", "guess").status_code == 401
-        limited = log_in(c, "nobody-here", "guess")
-        assert limited.status_code == 429
-        assert limited.json()["error"] == "rate_limited"
-        assert 1 <= int(limited.headers["Retry-After"]) <= 60
-        assert log_in(c, "ada").status_code == 200  # another username is another bucket
-        clock.advance(seconds=61)
-        assert log_in(c, "nobody-here", "guess").status_code == 401
+    secret = pyotp.random_base32()
+    with transaction(rt.sessions) as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == "ada"))
+        assert user is not None
+        user.totp_secret = secret
+    code = pyotp.TOTP(secret).at(rt.now())
+    first, second = rt.sessions(), rt.sessions()
+    try:
+        users = [s.scalar(select(StaffUser).where(StaffUser.username == "ada")) for s in (first, second)]
+        assert users[0] is not None
+        assert users[1] is not None
+        assert users[1].totp_last_step is None  # the second request's view, before the first one lands
+        assert use_totp(first, rt, users[0], secret, code) is True
+        first.commit()
+        assert use_totp(second, rt, users[1], secret, code) is False
+    finally:
+        first.close()
+        second.close()

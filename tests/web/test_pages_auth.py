@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pyotp
 from fastapi.testclient import TestClient
 
 from tests.fixtures.staff import PASSWORD, https_client, person
@@ -99,3 +100,34 @@ def test_a_one_time_password_leads_to_the_forced_change(rt: Runtime) -> None:
         )
         assert done.status_code == 303
         assert c.get("/v1/users").status_code == 200
+
+
+def test_the_totp_page_asks_for_the_password_before_showing_a_key(rt: Runtime) -> None:
+    """Finding: TOTP enrolment did not ask for the password; the form asks for it too."""
+    person(rt, "ada", ("moderator",))
+    with https_client(rt) as c:
+        assert _form_login(c, "ada").status_code == 303
+        page = c.get("/totp")
+        assert page.status_code == 200
+        assert '<label for="password"' in page.text
+        assert 'id="totp-secret"' not in page.text
+        _no_inline_code(page.text)
+        token = _hidden_csrf(page.text)
+        wrong = c.post("/totp", data={"csrf_token": token, "password": "not my password"})
+        assert wrong.status_code == 403
+        assert "the password is wrong" in wrong.text
+        assert 'id="totp-secret"' not in wrong.text
+        shown = c.post("/totp", data={"csrf_token": token, "password": PASSWORD})
+        assert shown.status_code == 200
+        secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', shown.text)
+        assert secret, shown.text
+        _no_inline_code(shown.text)
+        code = pyotp.TOTP(secret.group(1)).at(rt.now())
+        bad = c.post(
+            "/totp/confirm", data={"csrf_token": token, "code": "000000" if code != "000000" else "1"}
+        )
+        assert bad.status_code == 422
+        done = c.post("/totp/confirm", data={"csrf_token": token, "code": code}, follow_redirects=False)
+        assert (done.status_code, done.headers["location"]) == (303, "/totp")
+        assert 'id="totp-on"' in c.get("/totp").text
+        assert c.get("/v1/auth/me").json()["totp_enabled"] is True

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from townsquare.access import approvals
+from townsquare.access import approvals, independence
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import APPROVALS_VIEW
 from townsquare.api_types import RowId
@@ -62,6 +62,11 @@ def _decide(rt: Runtime, who: Principal, approval_id: RowId, approve: bool, reas
         with transaction(rt.sessions) as session:
             approval = approvals.decide(session, rt, who, approval_id, approve, reason)
             view = approvals.approval_view(approval)
+    except independence.NotIndependent as refused:
+        # The refusal itself is recorded (event + auditors' alert) in a transaction of its own.
+        with transaction(rt.sessions) as session:
+            independence.record_refusal(session, rt, refused, approval_id)
+        raise
     except approvals.ExecutionFailed as failed:
         # The change rolled back; the approval is closed as failed in a transaction of its own.
         with transaction(rt.sessions) as session:

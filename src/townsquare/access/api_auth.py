@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from townsquare.access import login, ratelimit, staff
+from townsquare.access import login, login_guard, ratelimit, staff
 from townsquare.access.models import StaffUser
 from townsquare.access.permissions import SESSION_COOKIE, Principal, public, signed_in
 from townsquare.content.api import ERRORS, RT
@@ -54,6 +54,14 @@ class PasswordIn(BaseModel):
     new_password: str = Field(min_length=1, max_length=1024)
 
 
+class PasswordAgain(BaseModel):
+    """One's password, entered again before a change to how one logs in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
 class TotpCode(BaseModel):
     """A code from the authenticator app."""
 
@@ -98,11 +106,7 @@ def clear_session_cookie(response: Response, rt: Runtime) -> None:
 def login_route(
     data: LoginIn, request: Request, response: Response, rt: RT, _: Annotated[None, Depends(public)]
 ) -> LoginOut:
-    ratelimit.check(request, data.username)
-    with transaction(rt.sessions) as session:
-        result = login.attempt_login(
-            session, rt, data.username, data.password, data.totp, ratelimit.client_ip(request)
-        )
+    result = login_guard.log_in(request, rt, data.username, data.password, data.totp)
     if result.error is not None or result.user is None:  # the failure count is committed by now
         raise result.error or Conflict("login failed")
     set_session_cookie(response, rt, result.cookie, result.max_age)
@@ -142,10 +146,15 @@ def password_route(data: PasswordIn, request: Request, rt: RT, who: PasswordChan
     return {"changed": True, "must_change_password": False}
 
 
-@router.post("/totp/enrol", responses=AUTH_ERRORS, summary="Start TOTP enrolment (secret shown once)")
-def totp_enrol(rt: RT, who: Me) -> dict[str, str]:
+@router.post(
+    "/totp/enrol",
+    responses=AUTH_ERRORS,
+    summary="Start TOTP enrolment (needs the password; secret shown once)",
+)
+def totp_enrol(data: PasswordAgain, request: Request, rt: RT, who: Me) -> dict[str, str]:
+    ratelimit.check(request, f"password:{who.username}")
     with transaction(rt.sessions) as session:
-        secret, uri = login.enrol_totp(session, rt, who.user_id, who.actor)
+        secret, uri = login.enrol_totp(session, rt, who.user_id, data.password, who.actor)
     return {"secret": secret, "otpauth_uri": uri}
 
 

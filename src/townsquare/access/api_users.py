@@ -44,7 +44,7 @@ class RoleGrantIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2_000)
 
 
-@router.get("", responses=ERRORS, summary="Every staff user with roles, status and lockout")
+@router.get("", responses=ERRORS, summary="Every staff user with roles, status and failed logins")
 def list_users(rt: RT, _: Annotated[Principal, Depends(require(USERS_READ))]) -> list[dict[str, Any]]:
     with transaction(rt.sessions) as session:
         return staff.list_users(session, rt)

@@ -3,7 +3,8 @@
 A request records the change (`kind` + `payload`), the permission its approver needs and when it
 expires. Approving executes the change through the executor registered for its kind; each executor lives
 next to its domain (enforcement, policy, freezes) and is found through `EXECUTOR_MODULES`, so this module
-knows no domain's internals. The approver must hold the permission and must not be the requester.
+knows no domain's internals. The approver must hold the permission, must not be the requester, and must
+be independent of them (`independence.py`): neither's power over the change may come from the other.
 """
 
 from __future__ import annotations
@@ -18,8 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import events
+from townsquare.access.independence import check_independent
 from townsquare.access.models import Approval
-from townsquare.access.roles import ALL_PERMISSIONS, ROLES, ROLES_GRANT, permissions_of
+from townsquare.access.roles import (
+    ACTION_BAN,
+    ACTION_REINSTATE,
+    BULK_DECIDE,
+    FREEZE_GLOBAL,
+    POLICY_PUBLISH,
+    ROLES,
+    ROLES_GRANT,
+    permissions_of,
+)
 from townsquare.access.service import (
     Principal,
     active_freezes,
@@ -44,6 +55,12 @@ EXECUTOR_MODULES = (
     "townsquare.campaigns.service",
 )
 _EXECUTORS: dict[str, Executor] = {}
+# kind -> the permission a requester asks with, where it is not the approver's
+_REQUESTER_NEEDS: dict[str, str] = {}
+# The permissions an approval may require of its approver. Break-glass never grants a role carrying one.
+APPROVAL_PERMISSIONS = frozenset(
+    {ACTION_BAN, ACTION_REINSTATE, BULK_DECIDE, POLICY_PUBLISH, ROLES_GRANT, FREEZE_GLOBAL}
+)
 _USER_ACTOR = re.compile(r"^(?:user|service):(.+)$")
 
 
@@ -56,11 +73,17 @@ class ExecutionFailed(Exception):
         self.cause = cause
 
 
-def executor(kind: str) -> Callable[[Executor], Executor]:
-    """Register the function that carries out approved changes of `kind`."""
+def executor(kind: str, requester_needs: str | None = None) -> Callable[[Executor], Executor]:
+    """Register the function that carries out approved changes of `kind`.
+
+    `requester_needs` is the permission a requester asks with, when it is not the one the approver
+    needs (a policy editor proposes a text bank, a publisher approves it).
+    """
 
     def register(fn: Executor) -> Executor:
         _EXECUTORS[kind] = fn
+        if requester_needs is not None:
+            _REQUESTER_NEEDS[kind] = requester_needs
         return fn
 
     return register
@@ -87,8 +110,11 @@ def request_approval(
 ) -> Approval:
     """Open an approval for a change that needs a second person; it expires after approval_hours."""
     _executor_for(kind)
-    if required_permission not in ALL_PERMISSIONS:
-        raise Invalid(f"unknown permission {required_permission}", {"field": "required_permission"})
+    if required_permission not in APPROVAL_PERMISSIONS:
+        raise Invalid(
+            f"{required_permission} is not a permission that approves changes",
+            {"field": "required_permission"},
+        )
     now = rt.now()
     approval = Approval(
         kind=kind,
@@ -194,6 +220,9 @@ def decide(
         )
     if not own:
         principal.need(approval.required_permission)
+    if approve:
+        requester_needs = _REQUESTER_NEEDS.get(approval.kind, approval.required_permission)
+        check_independent(session, approval, principal.actor, requester_needs, now)
     approval.decided_by, approval.decided_at, approval.decision_reason = principal.actor, now, reason
     if approve:
         try:

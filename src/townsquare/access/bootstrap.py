@@ -78,6 +78,6 @@ def demo_users(session: Session, rt: Runtime) -> list[DemoLogin]:
             service.grant_role(session, None, user, role, actor=SYSTEM, now=now, reason="demo user")
         else:
             user.password_hash = service.hash_password(password)
-            user.failed_logins, user.locked_until = 0, None
+            user.failed_logins = 0
         out.append(DemoLogin(username, role, password))
     return out

@@ -2,6 +2,12 @@
 
 The grant is an ordinary role grant with an expiry (`RoleGrant.break_glass`), so it ends by itself: no
 job has to remember to revoke it. Every auditor is alerted when it is made.
+
+Break-glass is for doing the work in an emergency, never for deciding who may do it: it never grants a
+role carrying a permission that approves two-person changes, manages users, grants roles or freezes
+(so one admin cannot make a sock puppet into the second person), it never approves anything even if such
+a grant predates this rule, and it cannot be renewed while it runs (a new grant, with a new reason and a
+new alert, once it has ended).
 """
 
 from __future__ import annotations
@@ -13,9 +19,41 @@ from sqlalchemy.orm import Session
 
 from townsquare import events
 from townsquare.access.alerts import raise_alert
+from townsquare.access.approvals import APPROVAL_PERMISSIONS
 from townsquare.access.models import RoleGrant
-from townsquare.access.service import Principal, grant_role, user_by_name
-from townsquare.errors import Invalid
+from townsquare.access.roles import (
+    BREAKGLASS_GRANT,
+    FREEZE_GLOBAL,
+    FREEZE_USER,
+    ROLES,
+    ROLES_GRANT,
+    STAFF_ROLES,
+    USERS_MANAGE,
+)
+from townsquare.access.service import Principal, active_grants, grant_role, user_by_name
+from townsquare.errors import Conflict, Forbidden, Invalid
+
+# Powers break-glass never hands out: they decide approvals, make or empower people, or freeze them.
+WITHHELD = APPROVAL_PERMISSIONS | {ROLES_GRANT, BREAKGLASS_GRANT, USERS_MANAGE, FREEZE_USER, FREEZE_GLOBAL}
+
+
+def grantable_roles() -> list[str]:
+    """The roles break-glass may grant: staff roles carrying none of the withheld powers."""
+    return [r for r in STAFF_ROLES if not ROLES[r] & WITHHELD]
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role}", {"field": "role"})
+    withheld = sorted(ROLES[role] & WITHHELD)
+    if withheld or role not in STAFF_ROLES:
+        carries = f"it carries {', '.join(withheld)}" if withheld else "it is not a staff role"
+        raise Forbidden(
+            f"break-glass cannot grant {role}: {carries} (break-glass never approves, grants roles, "
+            f"manages users or freezes); it may grant {', '.join(grantable_roles())}",
+            {"field": "role", "withheld": withheld},
+        )
+
 
 if TYPE_CHECKING:
     from townsquare.runtime import Runtime
@@ -30,8 +68,17 @@ def break_glass(
         raise Invalid(f"a break-glass grant lasts 1 to {limit} minutes", {"field": "minutes"})
     if not reason.strip():
         raise Invalid("a break-glass grant needs a reason", {"field": "reason"})
+    _check_role(role)
     user = user_by_name(session, username)
     now = rt.now()
+    for held in active_grants(session, user.id, now):
+        if held.role == role:
+            until = f" until {events.iso(held.expires_at)}" if held.expires_at else ""
+            raise Conflict(
+                f"{username} already holds {role}{until}; a break-glass grant cannot be renewed while "
+                "it runs (ask again once it has ended)",
+                {"field": "role", "grant_id": held.id},
+            )
     grant = grant_role(
         session, principal, user, role, actor=principal.actor, now=now, reason=reason,
         expires_at=now + timedelta(minutes=minutes), break_glass=True,

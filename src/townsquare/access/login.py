@@ -1,12 +1,15 @@
-"""Logins: password and TOTP checks, lockout, UI sessions, logout, password changes, TOTP enrolment.
+"""Logins: password and TOTP checks, UI sessions, logout, password changes, TOTP enrolment.
 
 Nothing here puts a password, a session cookie, a token or a TOTP secret into an event or a log.
-A failed login is returned rather than raised, so the caller commits the failure count (and any
-lockout) before refusing the request; raising would roll them back.
+A failed login is returned rather than raised, so the caller commits the failure count before refusing
+the request; raising would roll it back. Failed logins do not lock an account: they slow its username
+down (access/ratelimit.py), and they are recorded as one aggregated event per address and window
+(access/login_guard.py). A TOTP code is accepted once: its time step must be later than the last one.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from townsquare import events
 from townsquare.access.models import LoginSession, StaffUser
+from townsquare.access.passwords import check_password_strength
 from townsquare.access.service import (
     active_roles,
-    check_password_strength,
     digest,
     hash_password,
     new_secret,
@@ -32,6 +35,7 @@ from townsquare.runtime import Runtime
 # StaffUser has one TOTP column: a secret awaiting its first code is stored with this prefix.
 TOTP_PENDING = "pending:"
 TOTP_ISSUER = "Townsquare"
+TOTP_DIGITS = 6
 ANONYMOUS = "anonymous"
 SESSION_PREFIX = "tss_"
 
@@ -42,6 +46,7 @@ class LoginResult:
 
     error: TownsquareError | None = None
     user: StaffUser | None = None
+    failed: bool = False  # a wrong credential (counted); not a missing TOTP code
     cookie: str = ""  # the session cookie's plaintext value; only its digest is stored
     csrf_token: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
@@ -58,86 +63,86 @@ def totp_enabled(user: StaffUser) -> bool:
     return bool(user.totp_secret) and not str(user.totp_secret).startswith(TOTP_PENDING)
 
 
-def _totp_ok(secret: str, code: str, rt: Runtime) -> bool:
+def _totp_step(secret: str, code: str, rt: Runtime, after: int | None) -> int | None:
+    """The time step (now, or one either side) whose code is `code`, if later than `after`."""
     code = code.strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=rt.now(), valid_window=1)
+    if not (code.isascii() and code.isdigit() and len(code) == TOTP_DIGITS):
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(rt.now())
+    for step in (now_step - 1, now_step, now_step + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
-def _login_event(
-    session: Session, rt: Runtime, kind: str, username: str, client: str, **payload: object
-) -> None:
-    actor = f"user:{username}" if kind == "login.succeeded" else ANONYMOUS
-    events.record(
-        session,
-        kind,
-        actor=actor,
-        subject_type="user",
-        subject_id=username,
-        at=rt.now(),
-        payload={"client": client, **payload},
+def use_totp(session: Session, rt: Runtime, user: StaffUser, secret: str, code: str) -> bool:
+    """Accept a TOTP code once: its step must be later than the last accepted one, claimed atomically.
+
+    The conditional UPDATE is what keeps a code single-use when two requests race with it.
+    """
+    step = _totp_step(secret, code, rt, user.totp_last_step)
+    if step is None:
+        return False
+    last = StaffUser.totp_last_step
+    claimed = session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id, (last.is_(None)) | (last < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
     )
-
-
-def _count_failure(session: Session, rt: Runtime, user: StaffUser, client: str, factor: str) -> None:
-    now = rt.now()
-    user.failed_logins = (user.failed_logins or 0) + 1
-    _login_event(session, rt, "login.failed", user.username, client, factor=factor, count=user.failed_logins)
-    if user.failed_logins >= rt.settings.lockout_failures:
-        user.locked_until = now + timedelta(minutes=rt.settings.lockout_minutes)
-        events.record(
-            session,
-            "user.locked",
-            actor="system:lockout",
-            subject_type="user",
-            subject_id=user.username,
-            at=now,
-            payload={"failures": user.failed_logins, "until": events.iso(user.locked_until)},
-        )
+    if int(getattr(claimed, "rowcount", 0) or 0) != 1:
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def _refusal(
-    session: Session, rt: Runtime, user: StaffUser, password: str, totp: str | None, client: str
+    session: Session, rt: Runtime, user: StaffUser, password: str, totp: str | None
 ) -> TownsquareError | None:
     """The error for a known, active user's attempt, or None when the credentials are good."""
-    now = rt.now()
-    if user.locked_until is not None and user.locked_until > now:
-        _login_event(session, rt, "login.refused", user.username, client, why="locked")
-        return Forbidden(
-            "the account is locked after repeated failed logins; try again later",
-            {"field": "username", "locked_until": events.iso(user.locked_until)},
-        )
-    if user.locked_until is not None:  # the lock has run out: a fresh count
-        user.locked_until, user.failed_logins = None, 0
     if not verify_password(user.password_hash, password):
-        _count_failure(session, rt, user, client, "password")
         return Unauthorized("wrong username or password", {"field": "password"})
     if totp_enabled(user):
         if not totp:
             return Unauthorized("this account needs a TOTP code", {"field": "totp", "totp_required": True})
-        if not _totp_ok(str(user.totp_secret), totp, rt):
-            _count_failure(session, rt, user, client, "totp")
-            return Unauthorized("wrong or expired TOTP code", {"field": "totp"})
+        if not use_totp(session, rt, user, str(user.totp_secret), totp):
+            return Unauthorized("wrong, expired or already used TOTP code", {"field": "totp"})
     return None
 
 
 def attempt_login(
     session: Session, rt: Runtime, username: str, password: str, totp: str | None, client: str
 ) -> LoginResult:
-    """Check a login; on success open a UI session. Failures are counted and returned, never raised."""
+    """Check a login; on success open a UI session (and record it). Failures are returned, never raised."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None or user.status != "active" or not user.password_hash:
         verify_password(_dummy_hash(), password)  # the same work as a real check: no probing for names
-        # The typed name is not recorded: people type passwords into the username field.
-        _login_event(session, rt, "login.failed", "(unknown)", client, factor="username")
-        return LoginResult(error=Unauthorized("wrong username or password", {"field": "password"}))
-    error = _refusal(session, rt, user, password, totp, client)
+        return LoginResult(
+            error=Unauthorized("wrong username or password", {"field": "password"}), failed=True
+        )
+    error = _refusal(session, rt, user, password, totp)
     if error is not None:
-        return LoginResult(error=error, user=user)
+        failed = not (error.detail or {}).get("totp_required", False)
+        if failed:
+            user.failed_logins = (user.failed_logins or 0) + 1
+        return LoginResult(error=error, user=user, failed=failed)
     now = rt.now()
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    user.failed_logins, user.last_login_at = 0, now
     cookie, row = open_session(session, rt, user)
-    factors = "password+totp" if totp_enabled(user) else "password"
-    _login_event(session, rt, "login.succeeded", user.username, client, factors=factors, session_id=row.id)
+    events.record(
+        session,
+        "login.succeeded",
+        actor=f"user:{user.username}",
+        subject_type="user",
+        subject_id=user.username,
+        at=now,
+        payload={
+            "client": client,
+            "factors": "password+totp" if totp_enabled(user) else "password",
+            "session_id": row.id,
+        },
+    )
     return LoginResult(
         user=user,
         cookie=cookie,
@@ -218,9 +223,9 @@ def change_password(
     if new.strip().lower() == user.username.lower():
         raise Invalid("the password may not be the username", {"field": "new_password"})
     try:
-        check_password_strength(new)
+        check_password_strength(new, (user.username, user.display_name))
     except Invalid as exc:
-        raise Invalid(exc.message, {"field": "new_password"}) from exc
+        raise Invalid(exc.message, {**(exc.detail or {}), "field": "new_password"}) from exc
     forced = user.must_change_password
     user.password_hash, user.must_change_password = hash_password(new), False
     ended = end_sessions(session, rt, user.id, keep=keep_session)
@@ -236,11 +241,19 @@ def change_password(
     return user
 
 
-def enrol_totp(session: Session, rt: Runtime, user_id: int | None, actor: str) -> tuple[str, str]:
-    """Start TOTP enrolment: returns (secret, otpauth URI), shown once; a confirm turns it on."""
+def enrol_totp(
+    session: Session, rt: Runtime, user_id: int | None, password: str, actor: str
+) -> tuple[str, str]:
+    """Start TOTP enrolment, after the password is entered again: returns (secret, otpauth URI), shown once.
+
+    The password is asked because whoever holds a stolen session cookie could otherwise bind the
+    account to their own authenticator. A confirm with a first code turns TOTP on.
+    """
     user = _user(session, user_id)
-    if user.kind == "service":
+    if user.kind == "service" or not user.password_hash:
         raise Conflict("service accounts do not log in; they use tokens", {"field": "user"})
+    if not verify_password(user.password_hash, password):
+        raise Forbidden("the password is wrong", {"field": "password"})
     if totp_enabled(user):
         raise Conflict("TOTP is already enabled for this account", {"field": "totp"})
     secret = pyotp.random_base32()
@@ -265,8 +278,8 @@ def confirm_totp(session: Session, rt: Runtime, user_id: int | None, code: str, 
     if not user.totp_secret:
         raise Conflict("no TOTP enrolment is pending; start one at /v1/auth/totp/enrol", {"field": "code"})
     secret = str(user.totp_secret)[len(TOTP_PENDING) :]
-    if not _totp_ok(secret, code, rt):
-        raise Invalid("wrong or expired TOTP code", {"field": "code"})
+    if not use_totp(session, rt, user, secret, code):  # the confirming code cannot log in afterwards
+        raise Invalid("wrong, expired or already used TOTP code", {"field": "code"})
     user.totp_secret = secret
     events.record(
         session, "totp.enabled", actor=actor, subject_type="user", subject_id=user.username, at=rt.now()

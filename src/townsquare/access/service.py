@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import events
 from townsquare.access.models import ApiToken, Freeze, LoginSession, RoleGrant, StaffUser
+from townsquare.access.passwords import check_password_strength
 from townsquare.access.roles import ROLES, permissions_of
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -71,18 +72,24 @@ def new_secret(prefix: str = TOKEN_PREFIX) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse short passwords (NIST 800-63B: length over composition rules)."""
-    if len(password) < 12:
-        raise Invalid("passwords need at least 12 characters", {"field": "password"})
-
-
 def user_by_name(session: Session, username: str) -> StaffUser:
     """A user by username, or NotFound."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
         raise NotFound(f"no user {username}", {"field": "username"})
     return user
+
+
+def active_grants(session: Session, user_id: int, now: datetime) -> list[RoleGrant]:
+    """Grants in force now (not revoked, not expired), oldest first."""
+    return list(
+        session.scalars(
+            select(RoleGrant)
+            .where(RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None))
+            .where((RoleGrant.expires_at.is_(None)) | (RoleGrant.expires_at > now))
+            .order_by(RoleGrant.id)
+        )
+    )
 
 
 def active_roles(session: Session, user_id: int, now: datetime) -> frozenset[str]:
@@ -110,7 +117,7 @@ def create_user(
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
         raise Conflict(f"user {username} exists", {"field": "username"})
     if password is not None:
-        check_password_strength(password)
+        check_password_strength(password, (username, display_name))
     user = StaffUser(
         username=username,
         display_name=display_name or username,

@@ -38,15 +38,13 @@ def create_person(
 
 def user_row(session: Session, user: StaffUser, now: datetime) -> dict[str, Any]:
     """A user as the API and CLI show it (never a hash or a secret)."""
-    locked = user.locked_until is not None and user.locked_until > now
     return {
         "username": user.username,
         "display_name": user.display_name,
         "kind": user.kind,
         "status": user.status,
         "roles": sorted(service.active_roles(session, user.id, now)),
-        "locked": locked,
-        "locked_until": events.iso(user.locked_until) if locked and user.locked_until else None,
+        "failed_logins": user.failed_logins or 0,  # in a row; logins slow down, accounts never lock
         "must_change_password": user.must_change_password,
         "totp_enabled": totp_enabled(user),
         "created_at": events.iso(user.created_at),

@@ -76,20 +76,19 @@ def create(
 @app.command("list")
 @clean_errors
 def list_cmd() -> None:
-    """Every staff user: kind, status, roles, lockout and last login."""
+    """Every staff user: kind, status, roles, failed logins in a row and last login."""
     with runtime() as rt, transaction(rt.sessions) as session:
         rows = staff.list_users(session, rt)
     table = Table(title="Staff users")
-    for col in ("username", "kind", "status", "roles", "locked", "last login"):
+    for col in ("username", "kind", "status", "roles", "failed logins", "last login"):
         table.add_column(col)
     for r in rows:
-        locked = f"until {r['locked_until']}" if r["locked"] else "no"
         table.add_row(
             r["username"],
             r["kind"],
             r["status"],
             ", ".join(r["roles"]) or "-",
-            locked,
+            str(r["failed_logins"]),
             r["last_login_at"] or "never",
         )
     console.print(table)

@@ -112,7 +112,7 @@ def request_textbank(
     return approvals.request_approval(session, rt, who, "textbank", payload, summary, POLICY_PUBLISH, reason)
 
 
-@approvals.executor("textbank")
+@approvals.executor("textbank", requester_needs=TEXTBANK_EDIT)
 def _execute_textbank(session: Session, rt: Runtime, approval: Approval) -> dict[str, Any]:
     approvals.requester(session, rt, approval, need=TEXTBANK_EDIT)
     p = approval.payload

@@ -14,8 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from townsquare.access import login, ratelimit
+from townsquare.access import login, login_guard, ratelimit
 from townsquare.access.api_auth import clear_session_cookie, set_session_cookie
+from townsquare.access.models import StaffUser
 from townsquare.access.permissions import Principal, public, signed_in, signed_in_form
 from townsquare.content.api import RT
 from townsquare.db import transaction
@@ -73,15 +74,11 @@ def login_submit(
             request, rt, error="Enter your username and password.", username=username, status=422
         )
     try:
-        ratelimit.check(request, username)
+        result = login_guard.log_in(request, rt, username, password, totp or None)
     except TooManyRequests as exc:
         resp = _login_page(request, rt, error=exc.message, username=username, status=429)
         resp.headers.update(exc.headers or {})
         return resp
-    with transaction(rt.sessions) as session:
-        result = login.attempt_login(
-            session, rt, username, password, totp or None, ratelimit.client_ip(request)
-        )
     if result.error is not None or result.user is None:
         error = result.error or Invalid("login failed")
         return _login_page(request, rt, error=error.message, username=username, status=error.status)
@@ -161,3 +158,61 @@ def password_submit(
         resp.headers.update(exc.headers or {})
         return resp
     return RedirectResponse("/", status_code=303)
+
+
+def _totp_state(rt: Runtime, who: Principal) -> str:
+    with transaction(rt.sessions) as session:
+        user = session.get(StaffUser, who.user_id) if who.user_id is not None else None
+        if user is None or not user.totp_secret:
+            return "off"
+        return "on" if login.totp_enabled(user) else "pending"
+
+
+def _totp_page(
+    request: Request, rt: Runtime, who: Principal, *, status: int = 200, error: str = "", **shown: str
+) -> HTMLResponse:
+    state = "pending" if shown.get("secret") else _totp_state(rt, who)
+    return page(
+        request, "totp.html", status, principal=who, csrf_token=_csrf_of(rt, who), state=state, error=error,
+        **shown,
+    )  # fmt: skip
+
+
+@router.get("/totp", response_class=HTMLResponse)
+def totp_form(request: Request, rt: RT, who: Annotated[Principal, Depends(signed_in())]) -> HTMLResponse:
+    return _totp_page(request, rt, who)
+
+
+@router.post("/totp", response_class=HTMLResponse)
+def totp_enrol_submit(
+    request: Request,
+    rt: RT,
+    who: Annotated[Principal, Depends(signed_in_form())],
+    password: FormField = "",
+) -> Response:
+    """Start enrolment: the password again, then the key is shown once with the confirm form."""
+    try:
+        ratelimit.check(request, f"password:{who.username}")
+        with transaction(rt.sessions) as session:
+            secret, uri = login.enrol_totp(session, rt, who.user_id, password, who.actor)
+    except TownsquareError as exc:
+        resp = _totp_page(request, rt, who, status=exc.status, error=exc.message)
+        resp.headers.update(exc.headers or {})
+        return resp
+    return _totp_page(request, rt, who, secret=secret, uri=uri)
+
+
+@router.post("/totp/confirm", response_class=HTMLResponse)
+def totp_confirm_submit(
+    request: Request,
+    rt: RT,
+    who: Annotated[Principal, Depends(signed_in_form())],
+    code: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Finish enrolment with the app's first code."""
+    try:
+        with transaction(rt.sessions) as session:
+            login.confirm_totp(session, rt, who.user_id, code, who.actor)
+    except TownsquareError as exc:
+        return _totp_page(request, rt, who, status=exc.status, error=exc.message)
+    return RedirectResponse("/totp", status_code=303)
