@@ -55,15 +55,17 @@ def score(rows: Sequence[dict[str, Any]], predicted: Sequence[Iterable[dict[str,
             safe_severe += any(r in (tx.FLOOR, tx.HIGH) for r in got.values())
         if truth != got:
             errors.append({"id": row["id"], "text": row["text"], "truth": truth, "got": got})
-    cats = {}
+    cats: dict[str, dict[str, Any]] = {}
+    f1s: list[float] = []
     for c, n in per.items():
         p = n["tp"] / (n["tp"] + n["fp"]) if n["tp"] + n["fp"] else 0.0
         r = n["tp"] / (n["tp"] + n["fn"]) if n["tp"] + n["fn"] else 0.0
         cats[c] = {"name": tx.category_name(c), "precision": p, "recall": r, "f1": _f1(p, r), **n}
+        f1s.append(_f1(p, r))
     return {
         "rows": len(rows),
         "categories": cats,
-        "macro_f1": sum(v["f1"] for v in cats.values()) / len(cats),
+        "macro_f1": sum(f1s) / len(f1s),
         "floor_precision": floor["tp"] / (floor["tp"] + floor["fp"]) if floor["tp"] + floor["fp"] else 1.0,
         "floor_labels": floor["tp"] + floor["fp"],
         "safe_posts": safe,
