@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +58,8 @@ def _client(app: Any, token: str) -> TestClient:
     return TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
-@pytest.fixture
-def world(rt: Runtime) -> Iterator[World]:
+@contextmanager
+def make_world(rt: Runtime) -> Iterator[World]:
     """Advertisers acme (ann) and globex (bob), the ad server, a brand-safety admin, and five posts."""
     seed_admin(rt)
     tokens = {
@@ -89,4 +90,11 @@ def world(rt: Runtime) -> Iterator[World]:
             body = f.post(author["platform_id"], text)
             assert admin.post("/v1/posts", json=body).status_code == 201
             w.posts[name], w.authors[name] = body["platform_id"], author["platform_id"]
+        yield w
+
+
+@pytest.fixture
+def world(rt: Runtime) -> Iterator[World]:
+    """The brand-safety world on this test's database."""
+    with make_world(rt) as w:
         yield w
