@@ -1,11 +1,12 @@
 """The adjacency check: may an advertiser's ad run next to these posts? Reads only the memory index.
 
 A profile is compiled once per version: the tolerance per category as a risk rank, the excluded and
-allowed sets, and one Aho-Corasick automaton over the normalised keywords (matched on whole words of
-the post's normalised text). A placement is blocked, with every reason, when the post is removed or
-deleted, demonetised (the floor for everyone), its author is banned or suspended, it carries a floor
-label, a label above the profile's tolerance, an excluded keyword, an excluded author, or its author's
-account carries a category above the tolerance. Allow lists lift the last four, never the first four.
+allowed sets, and one Aho-Corasick automaton over the keywords, each normalised and written as
+" word word ", run over the post's words written the same way (so every match is on whole words).
+A placement is blocked, with every reason, when the post is removed or deleted, demonetised (the
+floor for everyone), its author is banned or suspended, it carries a floor label, a label above the
+profile's tolerance, an excluded keyword, an excluded author, or its author's account carries a
+category above the tolerance. Allow lists lift the last four, never the first four.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import ahocorasick
 from townsquare.brandsafety import taxonomy as tx
 from townsquare.brandsafety.index import IndexCache, PostEntry
 from townsquare.brandsafety.models import Profile
-from townsquare.detection.normalize import normalize
+from townsquare.detection.normalize import normalize, tokens
 
 _FLOOR_RANK = 1
 _RISK_BY_RANK = {tx.rank(r): r for r in tx.RISK_IDS}
@@ -40,13 +41,18 @@ class CompiledProfile:
     automaton: Any | None  # ahocorasick.Automaton over normalised keywords: value (keyword, length)
 
 
+def word_text(text: str) -> str:
+    """The words of a normalised text, each between single spaces: a keyword found in it is a whole word."""
+    return f" {' '.join(tokens(text))} "
+
+
 def _automaton(keywords: list[str]) -> Any | None:
     auto = ahocorasick.Automaton()
     added = 0
     for kw in keywords:
-        norm = normalize(kw).strip()
-        if norm:
-            auto.add_word(norm, (kw, len(norm)))
+        words = word_text(normalize(kw))
+        if words.strip():
+            auto.add_word(words, kw)
             added += 1
     if not added:
         return None
@@ -107,16 +113,6 @@ class ProfileCache:
 PROFILES = ProfileCache()
 
 
-def _keyword(auto: Any, text: str) -> str | None:
-    """The first excluded keyword found in `text` on word boundaries."""
-    n = len(text)
-    for end, (kw, length) in auto.iter(text):
-        start = end - length + 1
-        if (start == 0 or not text[start - 1].isalnum()) and (end + 1 == n or not text[end + 1].isalnum()):
-            return str(kw)
-    return None
-
-
 def _status_reasons(e: PostEntry, standing: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if e.status in tx.FLOOR_STATUS:
@@ -133,17 +129,17 @@ def check_one(cache: IndexCache, prof: CompiledProfile, e: PostEntry, now: datet
     reasons = _status_reasons(e, standing)
     allowed = e.pid in prof.allowed_posts or e.account_pid in prof.allowed_accounts
     tol = prof.tolerance
-    for cat, r in e.worst.items():
+    for cat, r in e.worst:
         if r == _FLOOR_RANK or (not allowed and r < tol[cat]):
             reasons.append({"kind": "category", "category": cat, "risk": _RISK_BY_RANK[r]})
     if not allowed:
         if e.account_pid in prof.excluded_accounts:
             reasons.append({"kind": "account", "account": e.account_pid})
-        if prof.automaton is not None and e.text:
-            kw = _keyword(prof.automaton, e.text)
-            if kw is not None:
+        if prof.automaton is not None and e.words:
+            for _, kw in prof.automaton.iter(e.words):
                 reasons.append({"kind": "keyword", "keyword": kw})
-        for cat, r in cache.account_labels(e.account_id).items():
+                break
+        for cat, r in cache.account_labels(e.account_id):
             if r < tol[cat]:
                 reasons.append({"kind": "account_label", "category": cat, "risk": _RISK_BY_RANK[r]})
     return {"post": e.pid, "allowed": not reasons, "reasons": reasons}

@@ -25,7 +25,7 @@ from townsquare.brandsafety.models import AccountState, PostLabels
 from townsquare.brandsafety.scorers import Label, action_labels, merge, rule_scorer, signal_labels
 from townsquare.content.models import Account, Post
 from townsquare.detection.base import Signal
-from townsquare.detection.normalize import normalize
+from townsquare.detection.normalize import normalize, tokens
 from townsquare.enforcement.models import Action
 from townsquare.taxonomy import ACCOUNT_ACTIONS
 
@@ -44,6 +44,11 @@ def content_labels(
 ) -> list[Label]:
     """Labels of a post version from its normalised text (rules) and its detection signals."""
     return merge(rule_scorer().score(norm, normalized=True), signal_labels(signals, thresholds))
+
+
+def words(norm: str) -> str:
+    """The words of a normalised text joined by single spaces: what advertisers' keywords are matched on."""
+    return " ".join(tokens(norm))
 
 
 def _dump(labels: Iterable[Label]) -> list[dict[str, Any]]:
@@ -91,7 +96,7 @@ def post_decided(session: Session, rt: Runtime, post: Post, signals: list[Signal
     norm = normalize(post.text)
     actions = _active_post_actions(session, [post.id]).get(post.id, [])
     labels = merge(content_labels(rt.scorer_thresholds(), norm, signals), action_labels(actions))
-    session.execute(insert(PostLabels), [_row(post, _dump(labels), norm, trigger, rt.now())])
+    session.execute(insert(PostLabels), [_row(post, _dump(labels), words(norm), trigger, rt.now())])
 
 
 def posts_written(
@@ -125,7 +130,7 @@ def posts_written(
                 "post_version": 1,
                 "status": statuses.get(post_id, "visible"),
                 "labels": _dump(labels),
-                "text": norm,
+                "text": words(norm),
                 "label_version": version,
                 "trigger": "ingest",
                 "recorded_at": now,
@@ -149,7 +154,9 @@ def _restate(session: Session, post: Post, trigger: str, now: datetime) -> None:
     ]
     actions = _active_post_actions(session, [post.id]).get(post.id, [])
     labels = merge(kept, action_labels(actions))
-    text = last.text if last is not None and last.post_version == post.version else normalize(post.text)
+    text = (
+        last.text if last is not None and last.post_version == post.version else words(normalize(post.text))
+    )
     session.execute(insert(PostLabels), [_row(post, _dump(labels), text, trigger, now)])
 
 

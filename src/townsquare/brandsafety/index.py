@@ -40,8 +40,8 @@ class PostEntry:
     account_pid: str
     status: str
     labels: list[dict[str, Any]]
-    worst: dict[str, int]  # category -> risk rank (1 floor .. 4 low)
-    text: str
+    worst: tuple[tuple[str, int], ...]  # (category, risk rank 1 floor .. 4 low), one per category
+    words: str  # " word word ... ": the normalised text's words, for advertisers' keywords
     seq: int
     label_version: str
 
@@ -57,7 +57,7 @@ class AccountEntry:
     seq: int = 0
     posts: set[int] = field(default_factory=set)
     dirty: bool = True
-    aggregate: dict[str, int] = field(default_factory=dict)
+    aggregate: tuple[tuple[str, int], ...] = ()
 
     def current_standing(self, now: datetime) -> str:
         """Standing as of now: a suspension past its end no longer counts."""
@@ -179,8 +179,8 @@ class IndexCache:
             row.account_pid,
             row.status,
             labels,
-            worst_of(labels),
-            row.text or "",
+            tuple(worst_of(labels).items()),
+            f" {row.text} " if row.text else "",
             row.seq,
             row.label_version,
         )
@@ -191,13 +191,13 @@ class IndexCache:
         acct.posts.add(row.post_id)
         acct.dirty = True
 
-    def account_labels(self, account_id: int) -> dict[str, int]:
-        """Category -> risk rank an account carries: from its account actions and from its posts."""
+    def account_labels(self, account_id: int) -> tuple[tuple[str, int], ...]:
+        """(category, risk rank) an account carries: from its account actions and from its posts."""
         acct = self.accounts.get(account_id)
         if acct is None:
-            return {}
+            return ()
         if acct.dirty:
-            acct.aggregate = _aggregate(acct, self.posts)
+            acct.aggregate = tuple(_aggregate(acct, self.posts).items())
             acct.dirty = False
         return acct.aggregate
 
@@ -208,7 +208,7 @@ def _aggregate(acct: AccountEntry, posts: dict[int, PostEntry]) -> dict[str, int
     need = max(ACCOUNT_MIN_POSTS, math.ceil(ACCOUNT_SHARE * len(live)))
     counts: dict[str, list[int]] = {}
     for entry in live:
-        for cat, r in entry.worst.items():
+        for cat, r in entry.worst:
             counts.setdefault(cat, [0, 0, 0, 0, 0])[r] += 1
     out = worst_of(acct.labels)
     for cat, per_rank in counts.items():

@@ -60,8 +60,8 @@ class PostLabels(Base):
     """One state of a post's suitability: written with every decision, edit, deletion and action.
 
     Append-only: the latest row (highest `seq`) per post is the index the check reads; older rows say
-    what a placement carried when an impression was served. `text` is the post's normalised text, for
-    advertisers' keywords (blanked when the author's account is erased).
+    what a placement carried when an impression was served. `text` holds the words of the post's
+    normalised text, for advertisers' keywords (blanked when the author's account is erased).
     """
 
     __tablename__ = "bs_post_labels"

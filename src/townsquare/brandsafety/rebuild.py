@@ -41,7 +41,7 @@ def _posts(session: Session, rt: Runtime, posts: list[Post]) -> None:
     for p in posts:
         norm = "" if p.author.erased_at is not None else normalize(p.text)
         labels = merge(hooks.content_labels(thresholds, norm, sigs[p.id]), action_labels(acted.get(p.id, [])))
-        rows.append(hooks._row(p, hooks._dump(labels), norm, "reindex", now))
+        rows.append(hooks._row(p, hooks._dump(labels), hooks.words(norm), "reindex", now))
     session.execute(insert(hooks.PostLabels), rows)
 
 

@@ -55,6 +55,7 @@ def create_advertiser(session: Session, rt: Runtime, who: Principal, data: Adver
     now = rt.now()
     adv = Advertiser(key=data.key, name=data.name, created_at=now, created_by=who.actor)
     session.add(adv)
+    session.flush()
     events.record(
         session, "brandsafety.advertiser_created", actor=who.actor, subject_type="advertiser",
         subject_id=data.key, at=now, payload={"name": data.name},
@@ -228,7 +229,7 @@ def account_labels(session: Session, rt: Runtime, pid: str) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"no labels for account {pid}", {"field": "platform_id"})
     aid, acct = found
-    worst = cache.account_labels(aid)
+    worst = dict(cache.account_labels(aid))
     return {
         "account": pid,
         "standing": acct.current_standing(rt.now()),
