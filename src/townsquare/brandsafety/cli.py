@@ -45,6 +45,37 @@ def classify(
     console.print(f"labelled {len(rows):,} texts → {output}")
 
 
+@app.command("evaluate")
+@clean_errors
+def evaluate_labels(
+    output: Path = typer.Option(
+        Path("bench/results/brand_safety_quality.json"), "--output", "-o", help="Where the figures go (JSON)."
+    ),
+    card: Path | None = typer.Option(None, "--card", help="Also write the section of this model card."),
+) -> None:
+    """Measure the labels on the held-out parts of training/brand_safety.jsonl (never tuned on)."""
+    from townsquare.brandsafety import evaluate
+
+    labeller = Labeller.from_settings(get_settings())
+    result: dict[str, object] = {"models": labeller.classifier is not None, "rules": labeller.version()}
+    for split in ("test", "fresh", "train"):
+        rows = evaluate.load(split=split)
+        predicted = [[x.to_dict() for x in labels] for labels in labeller.label([r["text"] for r in rows])]
+        scores = evaluate.score(rows, predicted)
+        scores.pop("errors")
+        result[split] = scores
+        console.print(
+            f"{split:6s} {scores['rows']:4d} posts  macro-F1 {scores['macro_f1']:.3f}  "
+            f"floor precision {scores['floor_precision']:.3f} ({scores['floor_labels']} floor labels)  "
+            f"safe posts at high/floor {scores['safe_high_or_floor']:.1%}"
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if card is not None:
+        evaluate.update_card(card, evaluate.render_section(result))
+    console.print(f"wrote {output}" + (f" and the brand-safety section of {card}" if card else ""))
+
+
 @app.command("reindex")
 @clean_errors
 def reindex() -> None:

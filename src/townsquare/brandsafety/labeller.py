@@ -32,6 +32,13 @@ class Labeller:
         banks = [TextBankScorer(b) for b in load_textbanks(settings.textbanks_dir).values()]
         return cls(banks, load_classifier(settings) if settings.models_enabled else None)
 
+    def version(self) -> str:
+        """The rule scorer's version and, when the models score too, theirs."""
+        rules = rule_scorer().label
+        if self.classifier is None:
+            return rules
+        return f"{rules}+" + ",".join(f"{k}@{v}" for k, v in sorted(self.classifier.versions().items()))
+
     def thresholds(self) -> dict[str, float | None]:
         """Each scorer's validated automatic-action threshold (a score above it gives the floor)."""
         out = {b.name: b.auto_threshold for b in self.banks}

@@ -76,6 +76,56 @@ def _expand(pattern: str, define: Mapping[str, str]) -> str:
     return _DEFINE_REF.sub(sub, pattern)
 
 
+def _alternatives(body: str) -> list[str]:
+    """The top-level alternatives of a regex body (split at "|" outside groups and classes)."""
+    out, depth, cur, i = [], 0, [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            cur.append(body[i : i + 2])
+            i += 2
+            continue
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth < 0:  # the outer group closed inside: "\b(?:a)\b.{0,9}\b(?:b)\b" is not one list
+                return [body]
+        if ch == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    out.append("".join(cur))
+    return out
+
+
+def _rules(pattern: str, define: Mapping[str, str]) -> list[_Rule]:
+    """One rule, or several when a long word list would leave it without literals to gate on.
+
+    The prefilter gives up on more than 64 literals per pattern, so `\\b(?:w1|w2|...)\\b` with more
+    words is split into chunks that each keep a literal gate: one trie pass instead of a search each.
+    """
+    text = _expand(pattern, define)
+    rx = re.compile(text)
+    gate = required_literals(rx)
+    m = re.fullmatch(r"\\b\(\?:(.*)\)\\b", text, flags=re.S)
+    if gate is not None or m is None:
+        return [_Rule(rx, gate)]
+    alts = _alternatives(m.group(1))
+    if len(alts) < 2:
+        return [_Rule(rx, gate)]
+    out = []
+    for i in range(0, len(alts), _CHUNK):
+        part = re.compile(r"\b(?:" + "|".join(alts[i : i + _CHUNK]) + r")\b")
+        out.append(_Rule(part, required_literals(part)))
+    return out
+
+
+_CHUNK = 24
+
+
 def _rule(pattern: str, define: Mapping[str, str]) -> _Rule:
     rx = re.compile(_expand(pattern, define))
     return _Rule(rx, required_literals(rx))
@@ -89,14 +139,14 @@ class RuleScorer:
         self.version = str(data["version"])
         self.label = f"{SCORER}@{self.version}"
         define = {k: "|".join(p.strip() for p in str(v).split("|")) for k, v in data["define"].items()}
-        self.news = _rule(r"\b(?:<news>)\b", define)
+        self.news = _rules(r"\b(?:<news>)\b", define)
         self.categories: dict[str, _Category] = {}
         for cat, spec in data["categories"].items():
             if cat not in tx.CATEGORIES:
                 raise ValueError(f"rules.yaml: unknown category {cat}")
 
             def rules(key: str, spec: dict[str, Any] = spec) -> list[_Rule]:
-                return [_rule(p, define) for p in spec.get(key, [])]
+                return [r for p in spec.get(key, []) for r in _rules(p, define)]
 
             self.categories[cat] = _Category(
                 negative=rules("negative"),
@@ -111,7 +161,7 @@ class RuleScorer:
                 default=spec.get("default", tx.MEDIUM),
                 defer_to=tuple(spec.get("defer_to", ())),
             )
-        every = [self.news] + [
+        every = [*self.news] + [
             r
             for c in self.categories.values()
             for r in (*c.negative, *c.floor, *c.high, *c.medium, *c.topic, *c.low, *(x[0] for x in c.count))
@@ -122,7 +172,7 @@ class RuleScorer:
         """Labels for one text (raw, or already in matching form)."""
         norm = text if normalized else normalize(text)
         found = self.index.find(norm)
-        news = _search(self.news, norm, found) is not None
+        news = _first(self.news, norm, found) is not None
         got: dict[str, Label] = {}
         for cat, spec in self.categories.items():
             label = self._grade(cat, spec, norm, found, news)
