@@ -113,20 +113,20 @@ class ProfileCache:
 PROFILES = ProfileCache()
 
 
-def _status_reasons(e: PostEntry, standing: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if e.status in tx.FLOOR_STATUS:
-        out.append({"kind": "post_status", "status": e.status, "risk": tx.FLOOR})
-    if standing in tx.NEVER_ALLOWED_STANDING:
-        out.append({"kind": "account_standing", "standing": standing, "risk": tx.FLOOR})
-    return out
+_FLOOR_STATUS = tx.FLOOR_STATUS
+_BAD_STANDING = tx.NEVER_ALLOWED_STANDING
 
 
 def check_one(cache: IndexCache, prof: CompiledProfile, e: PostEntry, now: datetime) -> dict[str, Any]:
-    """One placement's answer: allowed, or blocked with every reason."""
-    acct = cache.accounts.get(e.account_id)
-    standing = acct.current_standing(now) if acct is not None else "good"
-    reasons = _status_reasons(e, standing)
+    """One placement's answer: allowed, or blocked with every reason (the hot path: plain lookups only)."""
+    reasons: list[dict[str, Any]] = []
+    if e.status in _FLOOR_STATUS:
+        reasons.append({"kind": "post_status", "status": e.status, "risk": tx.FLOOR})
+    acct = e.account
+    if acct.standing != "good":
+        standing = acct.current_standing(now)
+        if standing in _BAD_STANDING:
+            reasons.append({"kind": "account_standing", "standing": standing, "risk": tx.FLOOR})
     allowed = e.pid in prof.allowed_posts or e.account_pid in prof.allowed_accounts
     tol = prof.tolerance
     for cat, r in e.worst:
@@ -139,7 +139,7 @@ def check_one(cache: IndexCache, prof: CompiledProfile, e: PostEntry, now: datet
             for _, kw in prof.automaton.iter(e.words):
                 reasons.append({"kind": "keyword", "keyword": kw})
                 break
-        for cat, r in cache.account_labels(e.account_id):
+        for cat, r in acct.aggregate if not acct.dirty else cache.account_labels(e.account_id):
             if r < tol[cat]:
                 reasons.append({"kind": "account_label", "category": cat, "risk": _RISK_BY_RANK[r]})
     return {"post": e.pid, "allowed": not reasons, "reasons": reasons}

@@ -31,22 +31,6 @@ ACCOUNT_MIN_POSTS = 2
 
 
 @dataclass(slots=True)
-class PostEntry:
-    """The latest state of one post."""
-
-    post_id: int
-    pid: str
-    account_id: int
-    account_pid: str
-    status: str
-    labels: list[dict[str, Any]]
-    worst: tuple[tuple[str, int], ...]  # (category, risk rank 1 floor .. 4 low), one per category
-    words: str  # " word word ... ": the normalised text's words, for advertisers' keywords
-    seq: int
-    label_version: str
-
-
-@dataclass(slots=True)
 class AccountEntry:
     """An account's standing and, lazily, the categories its posts carry."""
 
@@ -64,6 +48,23 @@ class AccountEntry:
         if self.standing == "suspended" and self.until is not None and self.until <= now:
             return "good"
         return self.standing
+
+
+@dataclass(slots=True)
+class PostEntry:
+    """The latest state of one post."""
+
+    post_id: int
+    pid: str
+    account_id: int
+    account_pid: str
+    status: str
+    labels: list[dict[str, Any]]
+    worst: tuple[tuple[str, int], ...]  # (category, risk rank 1 floor .. 4 low), one per category
+    words: str  # " word word ... ": the normalised text's words, for advertisers' keywords
+    seq: int
+    label_version: str
+    account: AccountEntry  # the author's entry (updated in place), so the check needs no lookup
 
 
 def worst_of(labels: list[dict[str, Any]]) -> dict[str, int]:
@@ -172,6 +173,7 @@ class IndexCache:
         if old is not None and row.seq < old.seq:
             return  # a late commit of an older state
         labels = list(row.labels or [])
+        acct = self.accounts.setdefault(row.account_id, AccountEntry(pid=row.account_pid))
         entry = PostEntry(
             row.post_id,
             row.post_pid,
@@ -183,10 +185,10 @@ class IndexCache:
             f" {row.text} " if row.text else "",
             row.seq,
             row.label_version,
+            acct,
         )
         self.posts[row.post_id] = entry
         self.by_pid[row.post_pid] = entry
-        acct = self.accounts.setdefault(row.account_id, AccountEntry(pid=row.account_pid))
         acct.pid = acct.pid or row.account_pid
         acct.posts.add(row.post_id)
         acct.dirty = True
