@@ -116,3 +116,11 @@ def test_a_profile_change_applies_at_the_next_check(world: World) -> None:
     assert world.check(pid, "party")["party"]["allowed"]
     world.ann.patch(f"/v1/brand-safety/profiles/{pid}", json={"preset": "limited"})
     assert not world.check(pid, "party")["party"]["allowed"]
+
+
+def test_erasing_an_account_blanks_the_text_keywords_are_matched_on(world: World) -> None:
+    pid = world.profile(world.ann, "acme", excluded_keywords=["zephyr"])
+    assert not world.check(pid, "brand")["brand"]["allowed"]
+    resp = world.admin.post(f"/v1/accounts/{world.authors['brand']}/erase", json={"reason": "user request"})
+    assert resp.status_code == 200, resp.text
+    assert world.check(pid, "brand")["brand"]["allowed"]
