@@ -32,6 +32,10 @@ from townsquare.db import transaction
 
 router = APIRouter(prefix="/v1/brand-safety", tags=["brand safety"])
 ProfileId = Annotated[int, Path(ge=1, le=2**62)]
+JSON_OR_CSV: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"description": "JSON, or CSV with format=csv", "content": {"application/json": {}, "text/csv": {}}},
+}
 Format = Literal["json", "csv"]
 
 
@@ -128,7 +132,7 @@ Since = Annotated[str, Query(description="ISO 8601 start (inclusive)")]
 Until = Annotated[str, Query(description="ISO 8601 end (exclusive)")]
 
 
-@router.get("/reports/{key}", responses=ERRORS, summary="The advertiser report")
+@router.get("/reports/{key}", responses=JSON_OR_CSV, summary="The advertiser report")
 def get_report(
     key: str,
     rt: RT,
@@ -146,7 +150,7 @@ def get_report(
     return rep
 
 
-@router.get("/reports/{key}/export", responses=ERRORS, summary="Impressions with their labels")
+@router.get("/reports/{key}/export", responses=JSON_OR_CSV, summary="Impressions with their labels")
 def export(
     key: str,
     rt: RT,

@@ -64,6 +64,8 @@ class _Category:
     count: list[tuple[_Rule, int, str]]
     default: str
     defer_to: tuple[str, ...] = ()
+    gate: frozenset[str] = frozenset()  # every literal of every rule: a text with none skips the category
+    always: bool = False  # some rule has no literal to gate on
 
 
 def _expand(pattern: str, define: Mapping[str, str]) -> str:
@@ -161,6 +163,11 @@ class RuleScorer:
                 default=spec.get("default", tx.MEDIUM),
                 defer_to=tuple(spec.get("defer_to", ())),
             )
+        for spec in self.categories.values():
+            own = [*spec.negative, *spec.floor, *spec.high, *spec.medium, *spec.topic, *spec.low]
+            own += [x[0] for x in spec.count]
+            spec.gate = frozenset(lit for r in own if r.gate for lit in r.gate)
+            spec.always = any(r.gate is None for r in own)
         every = [*self.news] + [
             r
             for c in self.categories.values()
@@ -175,6 +182,8 @@ class RuleScorer:
         news = _first(self.news, norm, found) is not None
         got: dict[str, Label] = {}
         for cat, spec in self.categories.items():
+            if not spec.always and spec.gate.isdisjoint(found):
+                continue  # no rule of this category can match
             label = self._grade(cat, spec, norm, found, news)
             if label is not None:
                 got[cat] = label
