@@ -80,18 +80,20 @@ def _accounts(rt: Runtime, records: list[Record]) -> None:
             account_service.create_account(session, rt, AccountCreate.model_validate(a), ACTOR)
 
 
-def _ingest(rt: Runtime, posts: list[Record], size: int) -> float:
-    start = time.perf_counter()
+def _ingest(rt: Runtime, posts: list[Record], size: int) -> tuple[float, float]:
+    """Wall and CPU seconds to ingest these posts in batches."""
+    start, cpu = time.perf_counter(), time.process_time()
     for batch in chunks(posts, size):
         with transaction(rt.sessions) as session:
             content_service.ingest_batch(session, rt, batch, ACTOR)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def ingest_cost(rts: dict[str, Runtime], posts: list[Record], args: argparse.Namespace) -> dict[str, Any]:
     """Ingest the same posts with the index hook and without it, alternating; rates and cost per post."""
     real = hooks.posts_written
     seconds = {"with_index": 0.0, "without_index": 0.0}
+    cpu = {"with_index": 0.0, "without_index": 0.0}
     per_round = max(1, len(posts) // args.rounds)
     warm = posts[: args.batch_size]
     for name, rt in rts.items():  # warm-up, unmeasured: text-bank index, ORM caches
@@ -101,11 +103,14 @@ def ingest_cost(rts: dict[str, Runtime], posts: list[Record], args: argparse.Nam
         for part in chunks(posts[len(warm) :], per_round):
             for name, rt in rts.items():
                 hooks.posts_written = real if name == "with_index" else (lambda *a, **k: None)  # type: ignore[assignment]
-                seconds[name] += _ingest(rt, part, args.batch_size)
+                wall, used = _ingest(rt, part, args.batch_size)
+                seconds[name] += wall
+                cpu[name] += used
     finally:
         hooks.posts_written = real  # type: ignore[assignment]
     n = len(posts) - len(warm)
     cost_us = (seconds["with_index"] - seconds["without_index"]) / n * 1e6
+    cpu_us = (cpu["with_index"] - cpu["without_index"]) / n * 1e6
     return {
         "posts": n,
         "batch_size": args.batch_size,
@@ -113,6 +118,11 @@ def ingest_cost(rts: dict[str, Runtime], posts: list[Record], args: argparse.Nam
         "without_index_posts_per_s": rate(n, seconds["without_index"]),
         "index_cost_us_per_post": round(cost_us, 1),
         "index_cost_share": round(cost_us / (seconds["without_index"] / n * 1e6), 3),
+        # CPU time of this process: what the index costs whatever else the shared machine runs.
+        "with_index_posts_per_cpu_s": rate(n, cpu["with_index"]),
+        "without_index_posts_per_cpu_s": rate(n, cpu["without_index"]),
+        "index_cost_cpu_us_per_post": round(cpu_us, 1),
+        "index_cost_cpu_share": round(cpu_us / (cpu["without_index"] / n * 1e6), 3),
     }
 
 
@@ -120,15 +130,12 @@ def labelling_cost(rt: Runtime, posts: list[Record]) -> dict[str, Any]:
     """The hook's own work per post, in isolation: normalise the text and label it (rules + signals)."""
     thresholds = rt.scorer_thresholds()
     texts = [p["text"] for p in posts]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for t in texts:
         hooks.content_labels(thresholds, normalize(t), [])
-    s = time.perf_counter() - start
-    return {
-        "posts": len(texts),
-        "us_per_post": round(s / len(texts) * 1e6, 1),
-        "posts_per_s": rate(len(texts), s),
-    }
+    s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    n = len(texts)
+    return {"posts": n, "us_per_post": round(s / n * 1e6, 1), "cpu_us_per_post": round(cpu_s / n * 1e6, 1)}
 
 
 def _keywords(posts: list[Record], n: int, seed: int) -> list[str]:
@@ -181,19 +188,22 @@ def check_in_process(rt: Runtime, profile_id: int, n: int) -> tuple[dict[str, An
     entries = [cache.by_pid[pids[i % len(pids)]] for i in range(n)]
     now = rt.now()
     checker.check_many(cache, prof, entries[:1000], now)  # warm-up
+    start, cpu = time.perf_counter(), time.process_time()
+    results = [checker.check_many(cache, prof, part, now) for part in chunks(entries, 1000)]
+    s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     blocked, reasons = 0, Counter[str]()
-    start = time.perf_counter()
-    for part in chunks(entries, 1000):
-        for r in checker.check_many(cache, prof, part, now):
+    for part in results:
+        for r in part:
             if not r["allowed"]:
                 blocked += 1
                 reasons.update(x["kind"] for x in r["reasons"])
-    s = time.perf_counter() - start
     return {
         "placements": n,
         "distinct_posts": len(pids),
         "placements_per_s": rate(n, s),
         "us_per_placement": round(s / n * 1e6, 2),
+        "placements_per_cpu_s": rate(n, cpu_s),
+        "cpu_us_per_placement": round(cpu_s / n * 1e6, 2),
         "blocked_share": round(blocked / n, 4),
         "reasons": dict(reasons.most_common()),
         "index_load_s": round(load_s, 3),
@@ -214,16 +224,21 @@ def check_over_http(
         for body in bodies[:10]:  # warm-up: index load, profile compile
             assert client.post("/v1/brand-safety/check", content=body).status_code == 200
         lat = []
+        before = svc.cpu_seconds()
         for body in bodies:
             start = time.perf_counter()
             resp = client.post("/v1/brand-safety/check", content=body)
             lat.append(time.perf_counter() - start)
             if resp.status_code != 200:
                 raise RuntimeError(f"check answered {resp.status_code}: {resp.text[:300]}")
+        after = svc.cpu_seconds()
+    # The service's own CPU per request: its cost whatever else the shared machine is running.
+    cpu_ms = round((after - before) / n * 1000, 2) if after is not None and before is not None else None
     return {
         "requests": n,
         "placements_per_request": min(1000, len(pids)),
         "latency_ms": latency_summary_ms(lat),
+        "server_cpu_ms_per_request": cpu_ms,
     }
 
 
@@ -279,12 +294,14 @@ def summary(r: dict[str, Any]) -> str:
     c, h, i = r["check_in_process"], r["check_http"]["latency_ms"], r["ingest"]
     return "\n".join(
         [
-            f"check in process: {c['placements_per_s']:,.0f} placements/s ({c['us_per_placement']} us each), "
-            f"blocked {c['blocked_share']:.1%}",
-            f"check over HTTP (1,000 placements): p50 {h['p50']} ms, p99 {h['p99']} ms",
+            f"check in process: {c['placements_per_s']:,.0f} placements/s wall, "
+            f"{c['placements_per_cpu_s']:,.0f} per CPU second; blocked {c['blocked_share']:.1%}",
+            f"check over HTTP (1,000 placements): p50 {h['p50']} ms, p99 {h['p99']} ms; "
+            f"server CPU {r['check_http']['server_cpu_ms_per_request']} ms per request",
             f"ingest with index {i['with_index_posts_per_s']:,.0f} posts/s, "
             f"without {i['without_index_posts_per_s']:,.0f} posts/s: "
-            f"{i['index_cost_us_per_post']} us per decided post ({i['index_cost_share']:.1%})",
+            f"{i['index_cost_us_per_post']} us per decided post ({i['index_cost_share']:.1%}); "
+            f"CPU {i['index_cost_cpu_us_per_post']} us ({i['index_cost_cpu_share']:.1%})",
         ]
     )
 

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from townsquare.runtime import Runtime
 
 
+# Core INSERTs on the tables: the rows are plain dicts, and the ORM's bulk path would only add per-row work.
+_INSERT_POST = insert(PostLabels.__table__)  # type: ignore[arg-type]
+_INSERT_ACCOUNT = insert(AccountState.__table__)  # type: ignore[arg-type]
+
+
 def label_version() -> str:
     """The version of everything that makes a label: the rules and the taxonomy mapping."""
     return f"{rule_scorer().label}/taxonomy@{tx.VERSION}"
@@ -96,7 +101,7 @@ def post_decided(session: Session, rt: Runtime, post: Post, signals: list[Signal
     norm = normalize(post.text)
     actions = _active_post_actions(session, [post.id]).get(post.id, [])
     labels = merge(content_labels(rt.scorer_thresholds(), norm, signals), action_labels(actions))
-    session.execute(insert(PostLabels), [_row(post, _dump(labels), words(norm), trigger, rt.now())])
+    session.execute(_INSERT_POST, [_row(post, _dump(labels), words(norm), trigger, rt.now())])
 
 
 def posts_written(
@@ -137,7 +142,7 @@ def posts_written(
             }
         )
     if rows:
-        session.execute(insert(PostLabels), rows)
+        session.execute(_INSERT_POST, rows)
 
 
 def _latest(session: Session, post_id: int) -> PostLabels | None:
@@ -157,7 +162,7 @@ def _restate(session: Session, post: Post, trigger: str, now: datetime) -> None:
     text = (
         last.text if last is not None and last.post_version == post.version else words(normalize(post.text))
     )
-    session.execute(insert(PostLabels), [_row(post, _dump(labels), text, trigger, now)])
+    session.execute(_INSERT_POST, [_row(post, _dump(labels), text, trigger, now)])
 
 
 def action_changed(session: Session, action: Action, now: datetime) -> None:
@@ -177,7 +182,7 @@ def action_changed(session: Session, action: Action, now: datetime) -> None:
     ).all()
     labels = action_labels([(kind, policy) for kind, policy in rows])
     session.execute(
-        insert(AccountState),
+        _INSERT_ACCOUNT,
         [
             {
                 "account_id": account.id,
@@ -203,4 +208,4 @@ def account_erased(session: Session, account: Account, now: datetime) -> None:
         last = _latest(session, post.id)
         if last is not None:
             row = _row(post, list(last.labels), "", "erased", now)
-            session.execute(insert(PostLabels), [row])
+            session.execute(_INSERT_POST, [row])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from townsquare.brandsafety import hooks
-from townsquare.brandsafety.models import AccountState
 from townsquare.brandsafety.scorers import action_labels, merge
 from townsquare.content.models import Account, Post
 from townsquare.db import transaction
@@ -42,7 +41,7 @@ def _posts(session: Session, rt: Runtime, posts: list[Post]) -> None:
         norm = "" if p.author.erased_at is not None else normalize(p.text)
         labels = merge(hooks.content_labels(thresholds, norm, sigs[p.id]), action_labels(acted.get(p.id, [])))
         rows.append(hooks._row(p, hooks._dump(labels), hooks.words(norm), "reindex", now))
-    session.execute(insert(hooks.PostLabels), rows)
+    session.execute(hooks._INSERT_POST, rows)
 
 
 def _accounts(session: Session, rt: Runtime) -> int:
@@ -55,7 +54,7 @@ def _accounts(session: Session, rt: Runtime) -> int:
             )
         ).all()  # fmt: skip
         session.execute(
-            insert(AccountState),
+            hooks._INSERT_ACCOUNT,
             [
                 {
                     "account_id": account.id,
