@@ -58,6 +58,7 @@ bench: $(STAMP)  ## throughput and latency; JSON under bench/results/
 	$(PY) bench/ingest.py --models fast --out bench/results/ingest-models.json
 	$(PY) bench/detection.py
 	$(PY) bench/ban_evasion.py
+	$(PY) bench/brand_safety.py
 	$(PY) bench/council.py
 	$(PY) bench/exposure.py --jobs 2  # the longest: six replays of a 50,000-post day
 

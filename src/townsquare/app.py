@@ -27,6 +27,8 @@ from townsquare.access import (
 )
 from townsquare.access.permissions import public
 from townsquare.appeals import api as appeals_api
+from townsquare.brandsafety import api as brandsafety_api
+from townsquare.brandsafety import pages as brandsafety_pages
 from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
 from townsquare.content import api as content_api
@@ -200,6 +202,8 @@ def create_app(
         pages_review.router,
         pages_public.router,
         pages_appeals.router,
+        brandsafety_api.router,
+        brandsafety_pages.router,
     )
     for router in routers:
         app.include_router(router)

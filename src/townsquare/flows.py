@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import events
+from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content.models import Account, Post
 from townsquare.detection.base import Signal
 from townsquare.detection.classify import signals as classifier_signals
@@ -297,6 +298,7 @@ def decide_post(
         session.flush()
         intake.from_decision(session, rt, post, verdict.id, p.live, action.id if action else None)
     integrity.after_post(session, rt, post, p)  # election signals and labels; campaign detection
+    brandsafety.post_decided(session, rt, post, p.signals, trigger)
     return verdict, action
 
 

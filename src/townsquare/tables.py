@@ -5,6 +5,7 @@ from townsquare.access import models as access_models
 from townsquare.appeals import models as appeals_models
 from townsquare.bans import models as bans_models
 from townsquare.campaigns import models as campaigns_models
+from townsquare.brandsafety import models as brandsafety_models
 from townsquare.content import models as content_models
 from townsquare.db import Base
 from townsquare.detection import models as detection_models
@@ -16,6 +17,7 @@ from townsquare.review import models as review_models
 __all__ = [
     "appeals_models",
     "bans_models",
+    "brandsafety_models",
     "access_models",
     "Base",
     "content_models",

@@ -52,6 +52,13 @@ AUDIT_EXPORT = "audit:export"
 AUDIT_CHECKPOINT = "audit:checkpoint"
 ALERTS_READ = "alerts:read"
 TRANSPARENCY_EXPORT = "transparency:export"
+# Brand safety: the ad server checks placements and sends impressions; advertisers manage their own
+# profiles and read their own reports; a brand-safety admin sees every advertiser.
+BRANDSAFETY_CHECK = "brandsafety:check"
+BRANDSAFETY_IMPRESSIONS = "brandsafety:impressions"
+BRANDSAFETY_PROFILES = "brandsafety:profiles"
+BRANDSAFETY_REPORTS = "brandsafety:reports"
+BRANDSAFETY_ADMIN = "brandsafety:admin"
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
     {
@@ -98,6 +105,11 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
         AUDIT_CHECKPOINT,
         ALERTS_READ,
         TRANSPARENCY_EXPORT,
+        BRANDSAFETY_CHECK,
+        BRANDSAFETY_IMPRESSIONS,
+        BRANDSAFETY_PROFILES,
+        BRANDSAFETY_REPORTS,
+        BRANDSAFETY_ADMIN,
     }
 )
 
@@ -136,6 +148,8 @@ ROLES: dict[str, frozenset[str]] = {
             POSTS_READ,
             ACCOUNTS_READ,
             ACTIONS_READ,
+            BRANDSAFETY_CHECK,
+            BRANDSAFETY_IMPRESSIONS,
         }
     ),
     "triage": frozenset(_TRIAGE),
@@ -176,6 +190,19 @@ ROLES: dict[str, frozenset[str]] = {
             TRANSPARENCY_EXPORT,
             USERS_READ,
             APPROVALS_VIEW,
+        }
+    ),
+    # An advertiser's staff: its own profiles, checks with them, its own impressions and reports.
+    "advertiser": frozenset({BRANDSAFETY_CHECK, BRANDSAFETY_PROFILES, BRANDSAFETY_REPORTS}),
+    # Runs brand safety for the platform: every advertiser, their profiles and reports; post labels.
+    "brand_safety_admin": frozenset(
+        {
+            BRANDSAFETY_CHECK,
+            BRANDSAFETY_PROFILES,
+            BRANDSAFETY_REPORTS,
+            BRANDSAFETY_ADMIN,
+            POSTS_READ,
+            ACCOUNTS_READ,
         }
     ),
     # The admin holds every permission: no one may grant more than they hold, and the admin grants all roles.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from townsquare.brandsafety import cli as brandsafety
 from townsquare.cli import accounts, audit, db, models, policy, users
 from townsquare.cli.classify import classify
 from townsquare.cli.ingest import ingest
@@ -21,6 +22,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(policy.app, name="policy")
 app.add_typer(users.app, name="users")
 app.add_typer(models.app, name="models")
+app.add_typer(brandsafety.app, name="brand-safety")
 app.command("classify")(classify)
 app.command("ingest")(ingest)
 app.command("serve")(serve)

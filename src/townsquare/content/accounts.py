@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import crypto, events
 from townsquare.bans import service as bans
+from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, AccountProfile, Post, PostVersion, Report
 from townsquare.content.schemas import AccountCreate, AccountUpdate
@@ -137,4 +138,5 @@ def erase_account(session: Session, rt: Runtime, pid: str, actor: str, reason: s
     events.record(
         session, "account.erased", actor=actor, subject_type="account", subject_id=pid, at=now, reason=reason
     )
+    brandsafety.account_erased(session, account, now)
     return account

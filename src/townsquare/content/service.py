@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from townsquare import crypto, events, flows
+from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content import repository as repo
 from townsquare.content import writer
 from townsquare.content.models import Account, Post, PostVersion, ViewSnapshot
@@ -248,6 +249,7 @@ def delete_post(session: Session, rt: Runtime, pid: str, data: PostDelete, actor
         reason=data.reason,
         payload={"deleted_at": events.iso(post.deleted_at)},
     )
+    brandsafety.post_deleted(session, post, now)
     return post
 
 

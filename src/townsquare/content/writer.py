@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import events, flows
 from townsquare.bans import service as bans
+from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content.models import Account, Post, PostVersion
 from townsquare.content.schemas import PostCreate
 from townsquare.detection.models import SignalRecord
@@ -185,6 +186,7 @@ def write(
     if shadow_rows:
         session.execute(insert(Verdict).execution_options(render_nulls=True), shadow_rows)
     actions = _enforce(session, rt, items, post_ids, live_ids)
+    brandsafety.posts_written(session, rt, items, post_ids, actions.values())
     _open_cases(session, rt, items, post_ids, live_ids, actions)
     integrity.after_batch(session, rt, items, post_ids)  # election signals and labels; campaign detection
     bans.check_milestones(session, rt, {i.author.id for i in items})

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import events
 from townsquare.access.protect import is_protected
+from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content.models import Account, Post
 from townsquare.enforcement.dsa import StatementInput, build_statement, make_puid
 from townsquare.enforcement.models import Action, Strike
@@ -141,6 +142,7 @@ def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
     )
     if req.strike_days is not None:
         _strike(session, req, action, now)
+    brandsafety.action_changed(session, action, now)
     return action
 
 
@@ -228,6 +230,7 @@ def reverse(
             **({"approval": approval_id} if approval_id is not None else {}),
         },
     )
+    brandsafety.action_changed(session, action, now)
     return action
 
 
