@@ -25,6 +25,7 @@ from townsquare.access.roles import (
     ACTION_BAN,
     ACTION_REINSTATE,
     BULK_DECIDE,
+    CLAIMS_PUBLISH,
     FREEZE_GLOBAL,
     POLICY_PUBLISH,
     ROLES,
@@ -59,7 +60,7 @@ _EXECUTORS: dict[str, Executor] = {}
 _REQUESTER_NEEDS: dict[str, str] = {}
 # The permissions an approval may require of its approver. Break-glass never grants a role carrying one.
 APPROVAL_PERMISSIONS = frozenset(
-    {ACTION_BAN, ACTION_REINSTATE, BULK_DECIDE, POLICY_PUBLISH, ROLES_GRANT, FREEZE_GLOBAL}
+    {ACTION_BAN, ACTION_REINSTATE, BULK_DECIDE, POLICY_PUBLISH, ROLES_GRANT, FREEZE_GLOBAL, CLAIMS_PUBLISH}
 )
 _USER_ACTOR = re.compile(r"^(?:user|service):(.+)$")
 
