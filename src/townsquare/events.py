@@ -2,9 +2,9 @@
 
 Each transaction's events form a batch whose Merkle root (RFC 6962 hashing) is written in the
 same transaction, so writers never wait on each other. A sealer then appends every committed,
-unsealed batch to the chain (`chain_links`: seq, prev_hash, chain_hash) in one short step, and
-signed checkpoints of the chain head (Ed25519, key outside the database) are written periodically
-and on demand. Verification lives in `townsquare.audit`.
+unsealed batch to the chain (`chain_links`: seq, prev_hash, chain_hash) in one short step, holding
+the chain lock (`townsquare.chain_lock`), and signed checkpoints of the chain head (Ed25519, key
+outside the database) are written periodically and on demand. Verification lives in `townsquare.audit`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, func, insert, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from townsquare.crypto import encrypt_field
@@ -218,11 +218,14 @@ def _after_rollback(session: Session) -> None:
     pending(session).clear()
 
 
-def seal(session: Session, now: datetime, limit: int = 5000) -> int:
-    """Append committed, unsealed batches to the chain in id order; returns how many."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One sealer at a time across every worker; writers are never blocked by it.
-        session.execute(select(func.pg_advisory_xact_lock(0x7473_6561)))
+SEAL_LIMIT = 5000
+
+
+def seal(session: Session, now: datetime, limit: int = SEAL_LIMIT) -> int:
+    """Append committed, unsealed batches to the chain in id order; returns how many.
+
+    The caller holds the chain lock (`chain.seal_all` does), so no other sealer reads the same head.
+    """
     head = session.execute(
         select(ChainLink.seq, ChainLink.chain_hash).order_by(ChainLink.seq.desc()).limit(1)
     ).first()
