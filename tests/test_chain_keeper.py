@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.conftest import TOKEN, seed_admin
 from tests.fixtures.factories import account, post
+from tests.test_events import _drop_triggers, _rehash_tail, _write
 from townsquare import chain, events
 from townsquare.app import create_app
 from townsquare.cli.ingest import ingest_file
@@ -96,4 +97,20 @@ def test_bulk_load_checkpoints_as_it_goes_not_only_at_the_end(settings: Settings
     assert signed[-1] == result.head_seq >= 12
     assert len(signed) >= 6
     assert max(b - a for a, b in itertools.pairwise([0, *signed])) <= 2
+    rt.dispose()
+
+
+def test_a_rewrite_n_batches_back_is_caught_without_waiting_for_the_timer(settings: Settings) -> None:
+    """The tail after the newest checkpoint is unprotected: every N batches narrows it, the timer aside."""
+    every3 = settings.model_copy(update={"checkpoint_every_batches": 3, "checkpoint_interval_s": 3600.0})
+    rt = build_runtime(every3)
+    keeper = chain.ChainKeeper(rt)
+    for _ in range(4):
+        _write(rt, 1)  # one batch of three events
+        keeper.tick()
+    assert _signed(rt) == [3]
+    _drop_triggers(rt)
+    _rehash_tail(rt, 4)  # an event of batch 2, then its root and every later link, consistently
+    problems = chain.verify(rt).problems
+    assert problems == ["checkpoint at seq 3: chain hash differs from the signed one; history rewritten"]
     rt.dispose()
