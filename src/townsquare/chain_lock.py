@@ -49,16 +49,24 @@ class ChainLock:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.conn: Connection = engine.connect()
+        self._conn: Connection | None = None
         self._fd: int | None = None
         self._thread_lock: threading.Lock | None = None
         self.held = False
 
+    @property
+    def conn(self) -> Connection:
+        """The connection the locked work runs on (opened by `acquire`)."""
+        if self._conn is None:
+            raise RuntimeError("the chain lock is not acquired")
+        return self._conn
+
     def acquire(self) -> None:
         """Wait until no other keeper holds the lock, then hold it."""
         if self.engine.dialect.name == "postgresql":
-            self.conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
-            self.conn.commit()
+            self._conn = self.engine.connect()
+            self._conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+            self._conn.commit()
         else:
             path = lock_file(self.engine)
             if path is None:
@@ -68,6 +76,8 @@ class ChainLock:
             else:
                 self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self.held = True  # before connecting: a failed connect must still let go of the lock
+            self._conn = self.engine.connect()
         self.held = True
 
     def release(self) -> None:
@@ -87,16 +97,18 @@ class ChainLock:
 
     def close(self) -> None:
         """Release the lock if still held and return the connection."""
+        conn = self._conn
         try:
-            if self.held and self.conn.in_transaction():
-                self.conn.rollback()  # a failed transaction would refuse the unlock statement
+            if self.held and conn is not None and conn.in_transaction():
+                conn.rollback()  # a failed transaction would refuse the unlock statement
             self.release()
         except Exception:
-            # A broken connection: dropping it ends its server session, and with it the lock.
-            self.conn.invalidate()
+            if conn is not None:  # a broken connection: dropping it ends its session, and the lock
+                conn.invalidate()
             raise
         finally:
-            self.conn.close()
+            if conn is not None:
+                conn.close()
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, insert, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from townsquare.crypto import encrypt_field
@@ -230,13 +230,17 @@ def seal(session: Session, now: datetime, limit: int = SEAL_LIMIT) -> int:
         select(ChainLink.seq, ChainLink.chain_hash).order_by(ChainLink.seq.desc()).limit(1)
     ).first()
     seq, prev = (head[0], head[1]) if head else (0, CHAIN_GENESIS)
-    todo = session.execute(
+    query = (
         select(EventBatch.id, EventBatch.event_count, EventBatch.merkle_root)
         .outerjoin(ChainLink, ChainLink.batch_id == EventBatch.id)
         .where(ChainLink.seq.is_(None))
-        .order_by(EventBatch.id)
-        .limit(limit)
-    ).all()
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # One writer at a time: batch ids are taken in commit order, so only ids above the newest sealed
+        # one can be unsealed. An index range instead of a scan, while this holds SQLite's write lock.
+        newest = session.scalar(select(func.max(ChainLink.batch_id)))
+        query = query.where(EventBatch.id > (newest or 0))
+    todo = session.execute(query.order_by(EventBatch.id).limit(limit)).all()
     rows = []
     for batch_id, count, root in todo:
         seq += 1
