@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -114,3 +115,16 @@ def test_a_rewrite_n_batches_back_is_caught_without_waiting_for_the_timer(settin
     problems = chain.verify(rt).problems
     assert problems == ["checkpoint at seq 3: chain hash differs from the signed one; history rewritten"]
     rt.dispose()
+
+
+def test_a_bulk_load_that_fails_still_seals_and_signs_what_it_committed(rt: Runtime) -> None:
+    def load() -> None:
+        with chain.keeping(rt) as step:
+            _write(rt, 2)
+            step(2)
+            raise RuntimeError("line 3 broke the loader")
+
+    with pytest.raises(RuntimeError, match="line 3 broke the loader"):
+        load()
+    assert _signed(rt) == [2]
+    assert chain.verify(rt).ok

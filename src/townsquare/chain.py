@@ -135,5 +135,10 @@ def keeping(rt: Runtime, progress: Callable[[int], None] | None = None) -> Itera
 
     try:
         yield step
-    finally:
-        checkpoint(rt)
+    except BaseException:
+        try:  # what the load committed before it failed is sealed and signed all the same
+            checkpoint(rt)
+        except Exception:
+            log.exception("the checkpoint after a failed load failed too")
+        raise
+    checkpoint(rt)
