@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
-from townsquare import chain, crypto, events
+from tests.conftest import Clock
+from townsquare import audit, chain, chain_lock, crypto, events
 from townsquare.db import transaction
 from townsquare.events import Event, canonical_json, leaf_hash, merkle_root
 from townsquare.runtime import Runtime
@@ -252,3 +254,74 @@ def test_erasing_a_key_hides_personal_fields_and_keeps_the_chain_valid(rt: Runti
         body = events.body_of(session.query(Event).one())
         assert crypto.decrypt_field(session, 42, body["payload"]["text"]) == crypto.ERASED
     assert chain.verify(rt).ok
+
+
+def _batch_at(rt: Runtime, at: datetime, n: int = 1) -> None:
+    """One batch whose events are dated `at`: a forger with INSERT rights writes exactly these bytes."""
+    with transaction(rt.sessions) as session:
+        for i in range(n):
+            events.record(
+                session,
+                "action.reversed",
+                actor="user:forger",
+                subject_type="post",
+                subject_id=f"p{i}",
+                at=at,
+            )
+
+
+def test_forged_backdated_batch_fails_verify(rt: Runtime, clock: Clock) -> None:
+    _write(rt)
+    chain.seal_all(rt)
+    clock.advance(hours=2)
+    _write(rt, 1)
+    _batch_at(rt, clock.now - timedelta(days=3))  # "this was reversed three days ago"
+    _write(rt, 1)
+    problems = chain.verify(rt).problems
+    assert len(problems) == 1, problems
+    assert "batch 5 (chain seq 5): event 13 is dated 2026-02-27T14:00:00.000000Z" in problems[0]
+    assert "backdated beyond the 300 s tolerance" in problems[0]
+
+
+def test_writers_clock_skew_within_the_tolerance_is_not_backdating(rt: Runtime, clock: Clock) -> None:
+    _write(rt, 1)
+    _batch_at(rt, clock.now - timedelta(seconds=rt.settings.chain_time_tolerance_s - 1))
+    _write(rt, 1)
+    assert chain.verify(rt).ok
+
+
+def test_a_fast_writer_clock_does_not_make_the_batches_after_it_look_backdated(
+    rt: Runtime, clock: Clock
+) -> None:
+    _batch_at(rt, clock.now + timedelta(hours=1))  # a writer an hour ahead; the sealer's clock is right
+    chain.seal_all(rt)
+    _write(rt, 2)
+    result = chain.verify(rt)
+    assert result.ok, result.problems
+
+
+def test_batches_committed_but_not_sealed_are_pending_not_tampering(rt: Runtime) -> None:
+    _write(rt, 2)
+    chain.seal_all(rt)
+    _write(rt, 3)
+    with chain_lock.read_snapshot(rt.engine) as session:
+        result = audit.verify(session, log_path=rt.settings.checkpoint_log_path)
+    assert result.ok, result.problems
+    assert (result.head_seq, result.pending) == (2, 3)
+
+
+def test_a_checkpoint_is_published_only_after_it_is_committed(rt: Runtime) -> None:
+    _write(rt, 1)
+    cp = chain.checkpoint(rt)
+    line = json.loads(rt.settings.checkpoint_log_path.read_text().splitlines()[-1])
+    assert line == cp
+    with rt.engine.connect() as conn:
+        assert conn.execute(text("SELECT seq, signature FROM checkpoints")).one() == (1, cp["signature"])
+
+
+def test_a_damaged_checkpoint_log_line_is_reported_not_a_crash(rt: Runtime) -> None:
+    _write(rt, 1)
+    chain.checkpoint(rt)
+    with rt.settings.checkpoint_log_path.open("a") as fh:
+        fh.write('{"seq": 1, "chain_hash": \n')
+    assert "checkpoint log line 2 is not a checkpoint" in _first_problem(rt)

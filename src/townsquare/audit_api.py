@@ -1,4 +1,4 @@
-"""Audit endpoints over the event log: search, exports, chain status and verification, insider risk."""
+"""Audit endpoints: event search and exports, chain status, verify, reconcile, insider risk."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from townsquare import audit_query as aq
-from townsquare import chain
+from townsquare import audit_reconcile, chain
 from townsquare.access import insider
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import AUDIT_CHECKPOINT, AUDIT_EXPORT, AUDIT_READ
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
+from townsquare.events import iso
 from townsquare.runtime import Runtime
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -107,6 +108,15 @@ def verify(rt: RT, _: Reader) -> dict[str, Any]:
 @router.post("/verify", responses=ERRORS, summary="Verify the chain again now; GET /status shows the result")
 def verify_now(rt: RT, _: Reader) -> dict[str, Any]:
     return aq.run_verification(rt).view()
+
+
+@router.post(
+    "/reconcile",
+    responses=ERRORS,
+    summary="Replay the event log and list every projection that disagrees with it (records nothing)",
+)
+def reconcile(rt: RT, _: Reader) -> dict[str, Any]:
+    return {"reconciled_at": iso(rt.now()), **audit_reconcile.run(rt).view()}
 
 
 @router.post("/checkpoint", responses=ERRORS, summary="Sign the chain head now")

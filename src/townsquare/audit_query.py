@@ -288,6 +288,7 @@ class Verification:
             "batches": r.batches,
             "events": r.events,
             "head_seq": r.head_seq,
+            "pending_batches": r.pending,
             "checkpoints": r.checkpoints,
             "latest_checkpoint": r.latest_checkpoint,
         }

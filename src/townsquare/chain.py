@@ -1,60 +1,88 @@
-"""Keeping the event chain sealed and checkpointed: one call for CLI commands, a thread for the service."""
+"""Keeping the event chain sealed and checkpointed: calls for the CLI, a thread for the service, bulk loads.
+
+Every step here holds the chain lock (`townsquare.chain_lock`), so the service, its workers, bulk loads
+and CLI commands in any number of processes seal, checkpoint and verify one at a time.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from townsquare import audit, events
-from townsquare.db import transaction
+from sqlalchemy import select
+
+from townsquare import audit, chain_lock, events
+from townsquare.chain_lock import ChainLock
 from townsquare.runtime import Runtime
 
 log = logging.getLogger("townsquare.chain")
 
 
-def seal_all(rt: Runtime) -> int:
-    """Seal every committed batch onto the chain; returns how many were sealed."""
+def _seal_held(rt: Runtime, lock: ChainLock) -> int:
     total = 0
     while True:
-        with transaction(rt.sessions) as session:
+        with chain_lock.write_transaction(lock.conn) as session:
             n = events.seal(session, rt.now())
         total += n
-        if n == 0:
+        if n < events.SEAL_LIMIT:
             return total
 
 
-def checkpoint(rt: Runtime) -> dict[str, object]:
+def _checkpoint_held(rt: Runtime, lock: ChainLock) -> dict[str, Any]:
+    with chain_lock.write_transaction(lock.conn) as session:
+        cp = audit.write_checkpoint(session, rt.signing_key, rt.now())
+    # Committed first, then published: the file never names a checkpoint the database lacks.
+    audit.publish(rt.settings.checkpoint_log_path, cp)
+    return cp
+
+
+def seal_all(rt: Runtime) -> int:
+    """Seal every committed batch onto the chain; returns how many were sealed."""
+    with chain_lock.held(rt.engine) as lock:
+        return _seal_held(rt, lock)
+
+
+def checkpoint(rt: Runtime) -> dict[str, Any]:
     """Seal, then sign the chain head (on demand)."""
-    seal_all(rt)
-    with transaction(rt.sessions) as session:
-        cp = audit.write_checkpoint(session, rt.signing_key, rt.settings.checkpoint_log_path, rt.now())
-        return {
-            "seq": cp.seq,
-            "chain_hash": cp.chain_hash,
-            "signed_at": cp.signed_at,
-            "public_key": cp.public_key,
-        }
+    with chain_lock.held(rt.engine) as lock:
+        _seal_held(rt, lock)
+        return _checkpoint_held(rt, lock)
 
 
 def verify(rt: Runtime) -> audit.VerifyResult:
-    """Seal what is pending, then verify the whole chain and every checkpoint."""
-    seal_all(rt)
-    with transaction(rt.sessions) as session:
-        return audit.verify(
-            session, public_key=rt.signing_key.public_key(), log_path=rt.settings.checkpoint_log_path
-        )
+    """Seal what is pending, then verify the whole chain and every checkpoint in one snapshot."""
+    with chain_lock.held(rt.engine) as lock:
+        _seal_held(rt, lock)
+        with chain_lock.snapshot(lock.conn) as session:
+            return audit.verify(
+                session,
+                public_key=rt.signing_key.public_key(),
+                log_path=rt.settings.checkpoint_log_path,
+                tolerance_s=rt.settings.chain_time_tolerance_s,
+                release=lock.release,
+            )
+
+
+def _unsigned_batches(lock: ChainLock) -> int:
+    """How many sealed batches the newest checkpoint does not cover yet."""
+    with chain_lock.snapshot(lock.conn) as session:
+        head_seq, _ = events.head(session)
+        signed = session.scalar(select(events.Checkpoint.seq).order_by(events.Checkpoint.id.desc()).limit(1))
+    return head_seq - int(signed or 0)
 
 
 class ChainKeeper(threading.Thread):
-    """Seals new batches every few tenths of a second and signs a checkpoint periodically."""
+    """Seals new batches every few tenths of a second; signs a checkpoint every N batches or T seconds."""
 
     def __init__(self, rt: Runtime) -> None:
         super().__init__(name="townsquare-chain", daemon=True)
         self.rt = rt
         self.stopping = threading.Event()
         self._last_checkpoint = time.monotonic()
-        self._checkpointed_seq = -1
 
     def run(self) -> None:
         while not self.stopping.wait(self.rt.settings.seal_interval_s):
@@ -63,16 +91,18 @@ class ChainKeeper(threading.Thread):
             except Exception:  # the service keeps running; the next tick retries
                 log.exception("sealing the event chain failed")
 
-    def tick(self) -> None:
-        """One pass: seal, and checkpoint when the interval has passed and the head moved."""
-        seal_all(self.rt)
-        if time.monotonic() - self._last_checkpoint < self.rt.settings.checkpoint_interval_s:
-            return
-        with transaction(self.rt.sessions) as session:
-            seq, _ = events.head(session)
-        if seq != self._checkpointed_seq:
-            self._checkpointed_seq = int(checkpoint(self.rt)["seq"])  # type: ignore[call-overload]
+    def tick(self) -> dict[str, Any] | None:
+        """One pass: seal, and sign a checkpoint when one is due; returns the checkpoint, if any."""
+        s = self.rt.settings
+        with chain_lock.held(self.rt.engine) as lock:
+            _seal_held(self.rt, lock)
+            behind = _unsigned_batches(lock)
+            timed = time.monotonic() - self._last_checkpoint >= s.checkpoint_interval_s
+            if behind <= 0 or not (behind >= s.checkpoint_every_batches or timed):
+                return None
+            cp = _checkpoint_held(self.rt, lock)
         self._last_checkpoint = time.monotonic()
+        return cp
 
     def stop(self) -> None:
         """Stop after a final seal and checkpoint."""
@@ -82,3 +112,33 @@ class ChainKeeper(threading.Thread):
             checkpoint(self.rt)
         except Exception:
             log.exception("final checkpoint failed")
+
+
+@contextmanager
+def keeping(rt: Runtime, progress: Callable[[int], None] | None = None) -> Iterator[Callable[[int], None]]:
+    """For a bulk load: a progress callback that seals and checkpoints between chunks, as the service does.
+
+    A pass runs after a chunk once `seal_interval_s` has passed since the last one; it seals and signs
+    a checkpoint every `checkpoint_every_batches` batches or `checkpoint_interval_s` seconds. At the
+    end (even after an error) everything committed is sealed and checkpointed.
+    """
+    keeper = ChainKeeper(rt)
+    last = time.monotonic()
+
+    def step(n: int) -> None:
+        nonlocal last
+        if progress is not None:
+            progress(n)
+        if time.monotonic() - last >= rt.settings.seal_interval_s:
+            keeper.tick()
+            last = time.monotonic()
+
+    try:
+        yield step
+    except BaseException:
+        try:  # what the load committed before it failed is sealed and signed all the same
+            checkpoint(rt)
+        except Exception:
+            log.exception("the checkpoint after a failed load failed too")
+        raise
+    checkpoint(rt)

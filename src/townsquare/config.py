@@ -57,7 +57,20 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "var" / "keys" / "checkpoints.jsonl",
         description="Append-only copy of every signed checkpoint, outside the database.",
     )
-    checkpoint_interval_s: float = Field(default=300.0, description="Seconds between periodic checkpoints.")
+    checkpoint_interval_s: float = Field(
+        default=60.0, gt=0, description="Most seconds between checkpoints while the chain head moves."
+    )
+    checkpoint_every_batches: int = Field(
+        default=100,
+        ge=1,
+        description="Sign a checkpoint once this many batches are sealed past the last one.",
+    )
+    chain_time_tolerance_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far an event's time may fall behind one sealed before it (clock skew between "
+        "writers plus the longest transaction); further back, `audit verify` reports it as backdated.",
+    )
     seal_interval_s: float = Field(default=0.5, description="Seconds between event-chain sealing passes.")
     max_text_chars: int = Field(default=10_000, description="Longest post or report text accepted.")
     max_body_bytes: int = Field(default=8_000_000, description="Largest request body accepted (413 above).")

@@ -2,9 +2,9 @@
 
 Each transaction's events form a batch whose Merkle root (RFC 6962 hashing) is written in the
 same transaction, so writers never wait on each other. A sealer then appends every committed,
-unsealed batch to the chain (`chain_links`: seq, prev_hash, chain_hash) in one short step, and
-signed checkpoints of the chain head (Ed25519, key outside the database) are written periodically
-and on demand. Verification lives in `townsquare.audit`.
+unsealed batch to the chain (`chain_links`: seq, prev_hash, chain_hash) in one short step, holding
+the chain lock (`townsquare.chain_lock`), and signed checkpoints of the chain head (Ed25519, key
+outside the database) are written periodically and on demand. Verification lives in `townsquare.audit`.
 """
 
 from __future__ import annotations
@@ -218,22 +218,29 @@ def _after_rollback(session: Session) -> None:
     pending(session).clear()
 
 
-def seal(session: Session, now: datetime, limit: int = 5000) -> int:
-    """Append committed, unsealed batches to the chain in id order; returns how many."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One sealer at a time across every worker; writers are never blocked by it.
-        session.execute(select(func.pg_advisory_xact_lock(0x7473_6561)))
+SEAL_LIMIT = 5000
+
+
+def seal(session: Session, now: datetime, limit: int = SEAL_LIMIT) -> int:
+    """Append committed, unsealed batches to the chain in id order; returns how many.
+
+    The caller holds the chain lock (`chain.seal_all` does), so no other sealer reads the same head.
+    """
     head = session.execute(
         select(ChainLink.seq, ChainLink.chain_hash).order_by(ChainLink.seq.desc()).limit(1)
     ).first()
     seq, prev = (head[0], head[1]) if head else (0, CHAIN_GENESIS)
-    todo = session.execute(
+    query = (
         select(EventBatch.id, EventBatch.event_count, EventBatch.merkle_root)
         .outerjoin(ChainLink, ChainLink.batch_id == EventBatch.id)
         .where(ChainLink.seq.is_(None))
-        .order_by(EventBatch.id)
-        .limit(limit)
-    ).all()
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # One writer at a time: batch ids are taken in commit order, so only ids above the newest sealed
+        # one can be unsealed. An index range instead of a scan, while this holds SQLite's write lock.
+        newest = session.scalar(select(func.max(ChainLink.batch_id)))
+        query = query.where(EventBatch.id > (newest or 0))
+    todo = session.execute(query.order_by(EventBatch.id).limit(limit)).all()
     rows = []
     for batch_id, count, root in todo:
         seq += 1

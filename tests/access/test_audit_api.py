@@ -213,6 +213,7 @@ AUDIT_ROUTES = [
     ("GET", "/v1/audit/verify"),
     ("POST", "/v1/audit/verify"),
     ("POST", "/v1/audit/checkpoint"),
+    ("POST", "/v1/audit/reconcile"),
     ("GET", "/v1/audit/insider"),
     ("POST", "/v1/audit/insider"),
     ("GET", "/audit"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -159,16 +159,21 @@ def get(session: Session, approval_id: int, *, for_update: bool = False) -> Appr
     return found
 
 
-def _expire(session: Session, approval: Approval) -> None:
+def _expire(session: Session, approval: Approval, now: datetime) -> None:
     approval.status = "expired"
+    # Dated when recorded (the log's time never goes backwards); the expiry time is in the payload.
     events.record(
         session,
         "approval.expired",
         actor=SYSTEM_ACTOR,
         subject_type="approval",
         subject_id=approval.id,
-        at=approval.expires_at,
-        payload={"kind": approval.kind, "requested_by": approval.requested_by},
+        at=now,
+        payload={
+            "kind": approval.kind,
+            "requested_by": approval.requested_by,
+            "expired_at": events.iso(approval.expires_at),
+        },
     )
 
 
@@ -178,7 +183,7 @@ def expire_due(session: Session, rt: Runtime) -> int:
         select(Approval).where(Approval.status == "pending", Approval.expires_at <= rt.now())
     ).all()
     for approval in due:
-        _expire(session, approval)
+        _expire(session, approval, rt.now())
     return len(due)
 
 
@@ -207,7 +212,7 @@ def decide(
     approval = get(session, approval_id, for_update=True)
     now = rt.now()
     if approval.status == "pending" and approval.expires_at <= now:
-        _expire(session, approval)
+        _expire(session, approval, now)
         return approval
     if approval.status != "pending":
         raise Conflict(

@@ -305,14 +305,14 @@ def list_freezes(session: Session, rt: Runtime, *, active_only: bool = False) ->
     for f in rows:
         if f.lifted_at is None and f.ends_at is not None and f.ends_at <= now:
             f.lifted_at, f.lifted_by = f.ends_at, approvals.SYSTEM_ACTOR
-            events.record(
+            events.record(  # dated when recorded (never backwards); the end is in the payload
                 session,
                 "freeze.expired",
                 actor=approvals.SYSTEM_ACTOR,
                 subject_type="freeze",
                 subject_id=f.id,
-                at=f.ends_at,
-                payload={"scope": f.scope, "target": f.target},
+                at=now,
+                payload={"scope": f.scope, "target": f.target, "ended_at": events.iso(f.ends_at)},
             )
     return [f for f in rows if _in_force(rt, f)] if active_only else rows
 

@@ -1,4 +1,4 @@
-"""`townsquare audit`: verify the event chain, sign checkpoints, search events, insider-risk alerts."""
+"""`townsquare audit`: verify the chain, reconcile projections, sign checkpoints, search events, alerts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from townsquare import audit_query as aq
-from townsquare import chain
+from townsquare import audit_reconcile, chain
 from townsquare.access import insider
 from townsquare.cli.common import clean_errors, console, err, fail, runtime
 from townsquare.db import transaction
@@ -26,13 +26,33 @@ def verify() -> None:
     if result.ok:
         cp = result.latest_checkpoint
         signed = f"; latest checkpoint seq {cp['seq']} at {cp['signed_at']}" if cp else "; no checkpoint yet"
+        pending = f"; {result.pending} batch(es) committed since, not yet sealed" if result.pending else ""
         console.print(
-            f"OK: {result.events} events in {result.batches} batches, head seq {result.head_seq}{signed}"
+            f"OK: {result.events} events in {result.batches} batches, head seq {result.head_seq}"
+            f"{signed}{pending}"
         )
         return
     err.print(f"TAMPERED: {result.problems[0]}")
     for extra in result.problems[1:5]:
         err.print(f"  also: {extra}")
+    raise typer.Exit(1)
+
+
+@app.command("reconcile")
+@clean_errors
+def reconcile() -> None:
+    """Replay the event log and name every projection that disagrees with it; exits 1 if any does."""
+    with runtime() as rt:
+        result = audit_reconcile.run(rt)
+    checked = ", ".join(f"{n} {kind}" for kind, n in result.checked.items())
+    if result.ok:
+        console.print(f"OK: every projection agrees with the event log ({checked})")
+        return
+    for found in result.disagreements:
+        err.print(f"DISAGREES {found.message()}", markup=False, soft_wrap=True)
+    if result.total > len(result.disagreements):
+        err.print(f"  and {result.total - len(result.disagreements)} more")
+    err.print(f"{result.total} projection(s) disagree with the event log ({checked})")
     raise typer.Exit(1)
 
 

@@ -56,7 +56,7 @@ def print_summary(summary: bulk.Summary, seconds: float) -> None:
 
 
 def ingest_file(rt: Runtime, path: Path, *, show_progress: bool = True) -> bulk.Summary:
-    """Load a JSONL file into the database and seal the event chain."""
+    """Load a JSONL file into the database, sealing and checkpointing the event chain as it goes."""
     with path.open(encoding="utf-8") as fh:
         total = sum(1 for line in fh if line.strip())
     with Progress(
@@ -68,8 +68,8 @@ def ingest_file(rt: Runtime, path: Path, *, show_progress: bool = True) -> bulk.
         disable=not show_progress,
     ) as bar:
         task = bar.add_task("ingest", total=total)
-        summary = bulk.load(rt, read_jsonl(path), progress=lambda n: bar.advance(task, n))
-    chain.checkpoint(rt)
+        with chain.keeping(rt, lambda n: bar.advance(task, n)) as step:
+            summary = bulk.load(rt, read_jsonl(path), progress=step)
     return summary
 
 

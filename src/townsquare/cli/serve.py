@@ -109,8 +109,8 @@ def load_demo(rt: Runtime, posts: int) -> None:
         console.print(f"building demo data from {rt.settings.data_dir}: {data.counts}")
     start = time.perf_counter()
     records = ((n, dict(r), None) for n, r in enumerate(data.records, start=1))
-    summary = bulk.load(rt, records, actor="service:demo-loader")
-    chain.checkpoint(rt)
+    with chain.keeping(rt) as step:
+        summary = bulk.load(rt, records, actor="service:demo-loader", progress=step)
     print_summary(summary, time.perf_counter() - start)
 
 
