@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from townsquare import __version__, audit_api
+from townsquare import __version__
 from townsquare.access import (
     api_approvals,
     api_auth,
@@ -29,7 +29,6 @@ from townsquare.access.permissions import public
 from townsquare.appeals import api as appeals_api
 from townsquare.brandsafety import api as brandsafety_api
 from townsquare.brandsafety import pages as brandsafety_pages
-from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
 from townsquare.content import api as content_api
 from townsquare.council import api as council_api
@@ -37,6 +36,8 @@ from townsquare.db import transaction
 from townsquare.detection import api as detection_api
 from townsquare.enforcement import api as enforcement_api
 from townsquare.errors import NulInBody, error_body, install_error_handlers
+from townsquare.eventlog import api as audit_api
+from townsquare.eventlog.chain import ChainKeeper
 from townsquare.notify import WebhookSender
 from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions

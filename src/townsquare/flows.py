@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content.models import Account, Post
 from townsquare.detection.base import Signal
@@ -21,6 +20,7 @@ from townsquare.detection.textbanks import scan_all
 from townsquare.elections import hooks as integrity
 from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
+from townsquare.eventlog import events
 from townsquare.policy.engine import Decision, DecisionContext, PolicyEvaluation, decide
 from townsquare.policy.models import Verdict
 from townsquare.review import intake

@@ -89,7 +89,7 @@ def test_the_model_versions_in_use_are_an_event_and_a_change_alerts_auditors(mod
 
     from townsquare.access.models import Alert
     from townsquare.db import transaction
-    from townsquare.events import Event
+    from townsquare.eventlog.events import Event
     from townsquare.policy.service import sync_versions
 
     def model_events(session: Any) -> list[Any]:

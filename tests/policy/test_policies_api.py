@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.conftest import seed_user
 from tests.fixtures import factories
 from townsquare.db import transaction
-from townsquare.events import Event, body_of
+from townsquare.eventlog.events import Event, body_of
 from townsquare.runtime import Runtime
 
 BORDERLINE_HATE = "They are subhuman."  # 0.5: no violation under hate_speech v1, review under v2

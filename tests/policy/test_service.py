@@ -22,7 +22,7 @@ from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.db import transaction
 from townsquare.errors import Conflict, NotFound
-from townsquare.events import Event, body_of
+from townsquare.eventlog.events import Event, body_of
 from townsquare.policy import publishing, service
 from townsquare.policy.loader import PolicyError
 from townsquare.policy.models import PolicyVersionRecord

@@ -13,7 +13,7 @@ from townsquare.access.permissions import SESSION_COOKIE, Principal, public, sig
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import Conflict
-from townsquare.events import iso
+from townsquare.eventlog.events import iso
 from townsquare.runtime import Runtime
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.independence import check_independent
 from townsquare.access.models import Approval
 from townsquare.access.roles import (
@@ -41,6 +40,7 @@ from townsquare.access.service import (
     user_by_name,
 )
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TownsquareError
+from townsquare.eventlog import events
 
 if TYPE_CHECKING:
     from townsquare.runtime import Runtime

@@ -12,9 +12,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from townsquare import chain
 from townsquare.cli.common import clean_errors, console, fail, runtime
 from townsquare.content import bulk
+from townsquare.eventlog import chain
 from townsquare.runtime import Runtime
 
 

@@ -6,12 +6,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from townsquare import events, flows
+from townsquare import flows
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post, Report
 from townsquare.content.schemas import ReportCreate
 from townsquare.enforcement import service as enforcement
 from townsquare.errors import Conflict, Invalid
+from townsquare.eventlog import events
 from townsquare.policy.engine import OUTCOME_RANK, decide
 from townsquare.policy.service import refresh_states
 from townsquare.review import reports as review_reports

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from townsquare import crypto, events, flows
+from townsquare import flows
 from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content import repository as repo
 from townsquare.content import writer
@@ -19,6 +19,7 @@ from townsquare.db import expire_loaded
 from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.errors import Conflict, Invalid
+from townsquare.eventlog import crypto, events
 from townsquare.policy.models import Verdict
 from townsquare.policy.service import refresh_states
 from townsquare.review import intake

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from townsquare import events, flows
+from townsquare import flows
 from townsquare.bans import service as bans
 from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content.models import Account, Post, PostVersion
@@ -23,6 +23,7 @@ from townsquare.content.schemas import PostCreate
 from townsquare.detection.models import SignalRecord
 from townsquare.elections import hooks as integrity
 from townsquare.enforcement.models import Action
+from townsquare.eventlog import events
 from townsquare.policy.models import Verdict
 from townsquare.review import intake
 from townsquare.runtime import Runtime

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access import approvals
 from townsquare.access.models import Approval
 from townsquare.access.roles import CLAIMS_EDIT, CLAIMS_PUBLISH
@@ -28,6 +27,7 @@ from townsquare.detection.claims import TOPIC_POLICY, VERDICTS, Claim, ClaimMatc
 from townsquare.elections import repository as repo
 from townsquare.elections.models import ClaimEntry, ElectionSignal
 from townsquare.errors import Conflict, Forbidden, NotFound
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 RESCORE_LIMIT = 500

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.detection.base import Signal
 from townsquare.elections import claims_library, detect, mode
 from townsquare.elections.models import ElectionSignal
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 ACTOR = "service:elections"

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from townsquare import events
 from townsquare.access.alerts import raise_alert
 from townsquare.content.models import Post
 from townsquare.enforcement.models import Strike
 from townsquare.enforcement.service import current_standing
 from townsquare.errors import Conflict, Invalid, NotFound
-from townsquare.events import Event
+from townsquare.eventlog import events
+from townsquare.eventlog.events import Event
 from townsquare.flows import score
 from townsquare.policy import textbank_versions
 from townsquare.policy.engine import DecisionContext, evaluate

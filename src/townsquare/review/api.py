@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from townsquare import events
 from townsquare.access.approvals import approval_view
 from townsquare.access.models import Approval
 from townsquare.access.permissions import Principal, require
@@ -19,6 +18,7 @@ from townsquare.content import repository as repo
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import NotFound
+from townsquare.eventlog import events
 from townsquare.policy.service import refresh_states
 from townsquare.review import bulk, dashboard, quality, service, views
 from townsquare.review.models import Notification

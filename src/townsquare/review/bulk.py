@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access import approvals
 from townsquare.access.models import Approval
 from townsquare.access.roles import ACTION_PERMISSION, BULK_DECIDE
@@ -25,6 +24,7 @@ from townsquare.content.models import Post
 from townsquare.enforcement import human
 from townsquare.enforcement.schemas import BulkDecision
 from townsquare.errors import Forbidden, Invalid
+from townsquare.eventlog import events
 from townsquare.review import reports
 from townsquare.review.models import OPEN_STATES, Case, CaseDecision
 from townsquare.review.views import case_row, holders

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post
 from townsquare.db import expire_loaded
+from townsquare.eventlog import events
 from townsquare.policy.engine import Decision, PolicyEvaluation
 from townsquare.review import duplicates, uphold
 from townsquare.review.models import OPEN_STATES, Case

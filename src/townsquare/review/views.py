@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import StaffUser
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post, Report
 from townsquare.content.views import account_view, post_view
+from townsquare.eventlog import events
 from townsquare.review.models import OPEN_STATES, Case, CaseDecision, ReportOutcome
 from townsquare.review.reports import track_record
 from townsquare.runtime import Runtime

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare import chain
 from townsquare.access.insider import flagged_event_ids
-from townsquare.audit import VerifyResult
 from townsquare.errors import Invalid
-from townsquare.events import Checkpoint, Event, body_of, canonical_json, head, iso
+from townsquare.eventlog import chain
+from townsquare.eventlog.audit import VerifyResult
+from townsquare.eventlog.events import Checkpoint, Event, body_of, canonical_json, head, iso
 from townsquare.runtime import Runtime
 
 SEALED = "[sealed]"

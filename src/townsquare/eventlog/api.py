@@ -8,14 +8,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from townsquare import audit_query as aq
-from townsquare import audit_reconcile, chain
 from townsquare.access import insider
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import AUDIT_CHECKPOINT, AUDIT_EXPORT, AUDIT_READ
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
-from townsquare.events import iso
+from townsquare.eventlog import chain
+from townsquare.eventlog import query as aq
+from townsquare.eventlog import reconcile as audit_reconcile
+from townsquare.eventlog.events import iso
 from townsquare.runtime import Runtime
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import chain_lock
 from townsquare.content.models import Account, Post
 from townsquare.enforcement.models import Action, Strike
-from townsquare.events import Event, iso
+from townsquare.eventlog import chain_lock
+from townsquare.eventlog.events import Event, iso
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import ACTIONS, POST_STATUS_FOR_ACTION, severity_rank
 

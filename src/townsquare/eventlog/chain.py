@@ -1,7 +1,7 @@
 """Keeping the event chain sealed and checkpointed: calls for the CLI, a thread for the service, bulk loads.
 
-Every step here holds the chain lock (`townsquare.chain_lock`), so the service, its workers, bulk loads
-and CLI commands in any number of processes seal, checkpoint and verify one at a time.
+Every step here holds the chain lock (`townsquare.eventlog.chain_lock`), so the service, its workers,
+bulk loads and CLI commands in any number of processes seal, checkpoint and verify one at a time.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from townsquare import audit, chain_lock, events
-from townsquare.chain_lock import ChainLock
+from townsquare.eventlog import audit, chain_lock, events
+from townsquare.eventlog.chain_lock import ChainLock
 from townsquare.runtime import Runtime
 
-log = logging.getLogger("townsquare.chain")
+log = logging.getLogger("townsquare.eventlog.chain")
 
 
 def _seal_held(rt: Runtime, lock: ChainLock) -> int:

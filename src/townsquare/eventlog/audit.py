@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare.events import (
+from townsquare.eventlog.events import (
     CHAIN_GENESIS,
     ChainLink,
     Checkpoint,

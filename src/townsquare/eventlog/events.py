@@ -3,8 +3,9 @@
 Each transaction's events form a batch whose Merkle root (RFC 6962 hashing) is written in the
 same transaction, so writers never wait on each other. A sealer then appends every committed,
 unsealed batch to the chain (`chain_links`: seq, prev_hash, chain_hash) in one short step, holding
-the chain lock (`townsquare.chain_lock`), and signed checkpoints of the chain head (Ed25519, key
-outside the database) are written periodically and on demand. Verification lives in `townsquare.audit`.
+the chain lock (`townsquare.eventlog.chain_lock`), and signed checkpoints of the chain head (Ed25519, key
+outside the database) are written periodically and on demand. Verification lives in
+`townsquare.eventlog.audit`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from townsquare.crypto import encrypt_field
 from townsquare.db import Base, BigId, UTCDateTime
+from townsquare.eventlog.crypto import encrypt_field
 
 _PENDING = "townsquare.pending_events"
 CHAIN_GENESIS = "0" * 64
