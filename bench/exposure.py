@@ -4,10 +4,10 @@
 A labelled stream built from the datasets' test splits (5 % violating) is replayed over 24 simulated hours
 through the real pipeline, in-process, on a fresh SQLite database per variant:
 
-* every simulated minute, the posts created in it are ingested as one batch (`content.service.ingest_batch`:
+* every simulated minute, the posts created in it are ingested as one batch (`pipeline.ingest.ingest_batch`:
   scored by the text banks and the fast models, decided, enforced; uncertain posts open review cases);
 * every 15 simulated minutes, the current cumulative views of every post with an open case are sent
-  (`content.service.record_metrics`), which re-prioritises those cases (nothing from the future);
+  (`pipeline.changes.record_metrics`), which re-prioritises those cases (nothing from the future);
 * at a fixed review capacity (a share of post volume, spread evenly over the day), a simulated senior
   moderator takes the next case (`review.service.next_case`, by priority or first-in-first-out) and decides
   it 60 s later (`review.service.decide`), following the dataset label except on 5 % of decisions.
@@ -50,12 +50,12 @@ from townsquare.access import service as access
 from townsquare.cli.db import upgrade
 from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.content import accounts as account_service
-from townsquare.content import service as content_service
 from townsquare.content.models import Post
 from townsquare.content.schemas import AccountCreate, MetricsBatch, PostCreate
 from townsquare.db import transaction
 from townsquare.detection.training.datasets import load_task
 from townsquare.errors import TownsquareError
+from townsquare.pipeline import changes, ingest
 from townsquare.policy.models import Verdict
 from townsquare.policy.service import sync_versions
 from townsquare.review import service as review
@@ -399,7 +399,7 @@ class Replay:
             for i in range(lo, hi)
         ]
         with transaction(self.rt.sessions) as session:
-            result = content_service.ingest_batch(session, self.rt, items, ACTOR)
+            result = ingest.ingest_batch(session, self.rt, items, ACTOR)
         if result.created != hi - lo:
             raise RuntimeError(f"batch at {self.clock.now}: {result.created} of {hi - lo} created")
         now_s = (self.clock.now - START).total_seconds()
@@ -435,9 +435,7 @@ class Replay:
                     {"post": p, "views": v, "observed_at": observed}
                     for p, v in zip(ids[lo : lo + 10_000], views[lo : lo + 10_000].tolist(), strict=True)
                 ]
-                content_service.record_metrics(
-                    session, self.rt, MetricsBatch.model_validate({"items": items}), ACTOR
-                )
+                changes.record_metrics(session, self.rt, MetricsBatch.model_validate({"items": items}), ACTOR)
             self.out.snapshots += len(ids)
 
     def _who(self, session: Any) -> access.Principal:

@@ -23,6 +23,8 @@ from townsquare.config import Settings
 from townsquare.db import transaction
 from townsquare.errors import Conflict, NotFound
 from townsquare.eventlog.events import Event, body_of
+from townsquare.pipeline.refresh import refresh_states
+from townsquare.pipeline.score import score
 from townsquare.policy import publishing, service
 from townsquare.policy.loader import PolicyError
 from townsquare.policy.models import PolicyVersionRecord
@@ -228,7 +230,7 @@ def test_backtest_counts_what_a_version_would_change(client: TestClient, rt: Run
     for body in bodies:
         assert client.post("/v1/posts", json=body).status_code == 201
     with transaction(rt.sessions) as session:
-        result = service.backtest(session, rt, "hate_speech", 2)
+        result = service.backtest(session, rt, "hate_speech", 2, score)
     assert result.posts == 4
     assert result.live == {"no_violation": 3, "review:remove": 1}
     assert result.candidate == {"no_violation": 2, "review:remove": 2}
@@ -242,7 +244,7 @@ def test_backtest_counts_what_a_version_would_change(client: TestClient, rt: Run
         }
     ]
     with transaction(rt.sessions) as session, pytest.raises(NotFound, match="no version 7"):
-        service.backtest(session, rt, "hate_speech", 7)
+        service.backtest(session, rt, "hate_speech", 7, score)
 
 
 def test_refresh_applies_states_published_by_another_process(rt: Runtime, settings: Settings) -> None:
@@ -256,8 +258,8 @@ def test_refresh_applies_states_published_by_another_process(rt: Runtime, settin
     assert live is not None
     assert live.version == 1
     with transaction(rt.sessions) as session:
-        assert service.refresh_states(session, rt) is True
-        assert service.refresh_states(session, rt) is False
+        assert refresh_states(session, rt) is True
+        assert refresh_states(session, rt) is False
     live = rt.policies.live("hate_speech")
     assert live is not None
     assert live.version == 2
@@ -319,6 +321,6 @@ def test_backtest_judges_each_post_in_its_authors_context(client: TestClient, rt
     body = factories.post(author, "Immigrants are vermin.")
     assert client.post("/v1/posts", json=body).json()["decision"]["proposed_action"] == "suspend"
     with transaction(rt.sessions) as session:
-        result = service.backtest(session, rt, "hate_speech", 2)
+        result = service.backtest(session, rt, "hate_speech", 2, score)
     assert result.live["review:suspend"] == 1
     assert result.candidate["review:suspend"] == 1

@@ -16,7 +16,7 @@ from townsquare.access.roles import (
     POSTS_WRITE,
     REPORTS_WRITE,
 )
-from townsquare.content import accounts, reports, service, views
+from townsquare.content import accounts, views
 from townsquare.content.schemas import (
     AccountCreate,
     AccountUpdate,
@@ -30,6 +30,7 @@ from townsquare.content.schemas import (
 )
 from townsquare.db import transaction
 from townsquare.errors import Invalid
+from townsquare.pipeline import changes, ingest, reports
 from townsquare.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
@@ -115,7 +116,7 @@ def create_post(
     data: PostCreate, rt: RT, response: Response, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
-        result = service.ingest_post(session, rt, data, who.actor)
+        result = ingest.ingest_post(session, rt, data, who.actor)
         out = {"platform_id": data.platform_id, "created": result.created, "decision": result.decision}
     if not result.created:
         response.status_code = 200
@@ -129,7 +130,7 @@ def create_posts_batch(
     if len(data.posts) > rt.settings.max_batch:
         raise Invalid(f"at most {rt.settings.max_batch} posts per batch", {"field": "posts"})
     with transaction(rt.sessions) as session:
-        return service.ingest_batch(session, rt, data.posts, who.actor)
+        return ingest.ingest_batch(session, rt, data.posts, who.actor)
 
 
 @router.post("/posts/metrics", responses=ERRORS, summary="Record view-count snapshots")
@@ -137,7 +138,7 @@ def post_metrics(
     data: MetricsBatch, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
-        return service.record_metrics(session, rt, data, who.actor)
+        return changes.record_metrics(session, rt, data, who.actor)
 
 
 @router.patch("/posts/{platform_id}", responses=ERRORS, summary="Edit a post (a new version, decided again)")
@@ -145,7 +146,7 @@ def edit_post(
     platform_id: str, data: PostEdit, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
-        post, decision = service.edit_post(session, rt, platform_id, data, who.actor)
+        post, decision = changes.edit_post(session, rt, platform_id, data, who.actor)
         return {"platform_id": platform_id, "version": post.version, "decision": decision}
 
 
@@ -157,7 +158,7 @@ def delete_post(
     data: Annotated[PostDelete | None, Body()] = None,
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
-        post = service.delete_post(session, rt, platform_id, data or PostDelete(), who.actor)
+        post = changes.delete_post(session, rt, platform_id, data or PostDelete(), who.actor)
         return {"platform_id": platform_id, "status": post.status, "deleted_at": views._ts(post.deleted_at)}
 
 

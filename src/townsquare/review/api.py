@@ -19,7 +19,7 @@ from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import NotFound
 from townsquare.eventlog import events
-from townsquare.policy.service import refresh_states
+from townsquare.pipeline.refresh import refresh_states
 from townsquare.review import bulk, dashboard, quality, service, views
 from townsquare.review.models import Notification
 

@@ -22,7 +22,7 @@ from townsquare.content.api import RT
 from townsquare.content.models import Account, Post
 from townsquare.db import transaction
 from townsquare.errors import NotFound, TownsquareError
-from townsquare.policy.service import refresh_states
+from townsquare.pipeline.refresh import refresh_states
 from townsquare.review import bulk, dashboard, service, views
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import area_title

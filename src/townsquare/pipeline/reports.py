@@ -6,15 +6,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from townsquare import flows
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post, Report
 from townsquare.content.schemas import ReportCreate
 from townsquare.enforcement import service as enforcement
 from townsquare.errors import Conflict, Invalid
 from townsquare.eventlog import events
+from townsquare.pipeline.decide import context, decide_post
+from townsquare.pipeline.refresh import refresh_states
+from townsquare.pipeline.score import Reach, stored_signals
+from townsquare.pipeline.views import decision_view
 from townsquare.policy.engine import OUTCOME_RANK, decide
-from townsquare.policy.service import refresh_states
 from townsquare.review import reports as review_reports
 from townsquare.runtime import Runtime
 
@@ -77,19 +79,19 @@ def _redecide(session: Session, rt: Runtime, post: Post, source: str) -> dict[st
     count, reasons = repo.report_summary(session, "post", post.id)
     views, velocity = repo.reach(session, post.id, now)
     current = repo.latest_verdict(session, post.id)
-    reach = flows.Reach(
+    reach = Reach(
         views=views,
         velocity=velocity,
         report_count=count,
         report_reasons=reasons,
         source="trusted_flagger" if source == "trusted_flagger" else "notice",
     )
-    signals = flows.stored_signals(session, post)
+    signals = stored_signals(session, post)
     strikes = enforcement.active_strikes(session, {post.author_id}, now)[post.author_id]
-    ctx = flows.context(rt, post.author, post.language, strikes, reach)
+    ctx = context(rt, post.author, post.language, strikes, reach)
     decision = decide(rt.policies, signals, ctx)
     if current is not None and OUTCOME_RANK[decision.outcome] <= OUTCOME_RANK[current.outcome]:
-        return flows.decision_view(current, None)
-    decided = flows.decide_post(session, rt, post, strikes, reach, trigger="report", signals=signals)
+        return decision_view(current, None)
+    decided = decide_post(session, rt, post, strikes, reach, trigger="report", signals=signals)
     session.flush()
-    return flows.decision_view(*decided)
+    return decision_view(*decided)
