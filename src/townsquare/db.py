@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,11 +12,15 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
+from townsquare.errors import Conflict
+
 K = TypeVar("K")
+T = TypeVar("T")
 V = TypeVar("V")
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids fall back to Integer there.
@@ -83,6 +87,27 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def idempotent(factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 10) -> T:
+    """Run `work` in its own transaction; when a concurrent writer stored the same key first (a unique
+    violation at flush or commit), roll back and run it again.
+
+    Two clients sending the same new id at once both see no row and both insert; the database keeps
+    one. The loser's rerun finds the winner's row and answers as a repeat does (the first result, or
+    a conflict when its body differs), instead of a 500 that says nothing was stored. Every collision
+    means another writer committed, so among n concurrent writers each needs at most n attempts.
+    """
+    for attempt in range(attempts):
+        try:
+            with transaction(factory) as session:
+                return work(session)
+        except IntegrityError as exc:
+            if attempt == attempts - 1:
+                raise Conflict(
+                    "a concurrent request wrote the same record; send it again", {"field": "body"}
+                ) from exc
+    raise AssertionError("unreachable")
 
 
 def loaded(session: Session, model: type[Any], ident: Any) -> Any | None:
