@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -27,6 +25,7 @@ from townsquare.access import (
 )
 from townsquare.access.permissions import public
 from townsquare.appeals import api as appeals_api
+from townsquare.bodycheck import bad_field
 from townsquare.brandsafety import api as brandsafety_api
 from townsquare.brandsafety import pages as brandsafety_pages
 from townsquare.config import Settings, get_settings
@@ -46,51 +45,11 @@ from townsquare.runtime import Runtime, build_runtime
 from townsquare.web import pages_appeals, pages_audit, pages_auth, pages_public, pages_review
 from townsquare.web.render import WEB, page
 
-# A NUL in a body: the raw byte, JSON's \u0000 escape (an unescaped backslash), or %00 in a form.
-_NUL_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-_FORM = b"application/x-www-form-urlencoded"
-
-
-def _find_nul(value: Any, path: tuple[str, ...]) -> str | None:
-    """The dotted path of the first string (or key) holding a NUL, as validation errors name fields."""
-    if isinstance(value, str):
-        return (".".join(path) or "body") if "\x00" in value else None
-    items: Iterable[tuple[Any, Any]] = ()
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            return ".".join((*path, key.replace("\x00", ""))) or "body"
-        found = _find_nul(item, (*path, str(key)))
-        if found:
-            return found
-    return None
-
-
-def nul_field(body: bytes, content_type: bytes) -> str | None:
-    """The field of a JSON or form body that holds a NUL character, if any (cheap when none does).
-
-    A raw NUL byte cannot appear in valid JSON, so the JSON parser's own error answers that case.
-    """
-    if content_type.startswith(_FORM):
-        if b"%00" not in body and b"\x00" not in body:
-            return None
-        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return next((k.replace("\x00", "") or "body" for k, v in pairs if "\x00" in k + v), None)
-    if not _NUL_JSON.search(body):
-        return None
-    try:
-        return _find_nul(json.loads(body), ())
-    except ValueError:
-        return None  # not JSON: the route's parser refuses it with its own clear error
-
 
 class BodyLimit:
     """Refuse bodies over the limit with 413 (by Content-Length or while streaming), and bodies holding
-    a NUL character with 422: no Townsquare field may hold one, and PostgreSQL cannot store one in text
-    (it would surface as a 500 in whichever route stored or looked up the value)."""
+    a NUL character, a lone surrogate or too deep a nesting with 422 naming the field (see bodycheck):
+    each would otherwise surface as a 500 in whichever route stored or looked up the value."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -118,9 +77,9 @@ class BodyLimit:
                 raise _TooLarge()
             seen.append(chunk)
             if not message.get("more_body", False):
-                field = nul_field(b"".join(seen), content_type)
-                if field is not None:
-                    raise NulInBody(field)
+                found = bad_field(b"".join(seen), content_type, scope.get("path", ""))
+                if found is not None:
+                    raise NulInBody(*found)
             return message
 
         try:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import (
@@ -28,7 +29,7 @@ from townsquare.content.schemas import (
     PostEdit,
     ReportCreate,
 )
-from townsquare.db import transaction
+from townsquare.db import idempotent, transaction
 from townsquare.errors import Invalid
 from townsquare.pipeline import changes, ingest, reports
 from townsquare.runtime import Runtime
@@ -61,14 +62,17 @@ def create_account(
     response: Response,
     who: Annotated[Principal, Depends(require(ACCOUNTS_WRITE))],
 ) -> dict[str, Any]:
-    with transaction(rt.sessions) as session:
+
+    def work(session: Session) -> dict[str, Any]:
         account, created = accounts.create_account(session, rt, data, who.actor)
-        out = {
+        return {
             "platform_id": account.platform_id,
             "created": created,
             "profile_version": account.profile_version,
         }
-    if not created:
+
+    out = idempotent(rt.sessions, work)
+    if not out["created"]:
         response.status_code = 200
     return out
 
@@ -115,10 +119,13 @@ def get_account(
 def create_post(
     data: PostCreate, rt: RT, response: Response, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
 ) -> dict[str, Any]:
-    with transaction(rt.sessions) as session:
+
+    def work(session: Session) -> dict[str, Any]:
         result = ingest.ingest_post(session, rt, data, who.actor)
-        out = {"platform_id": data.platform_id, "created": result.created, "decision": result.decision}
-    if not result.created:
+        return {"platform_id": data.platform_id, "created": result.created, "decision": result.decision}
+
+    out = idempotent(rt.sessions, work)
+    if not out["created"]:
         response.status_code = 200
     return out
 
@@ -129,8 +136,7 @@ def create_posts_batch(
 ) -> BatchResult:
     if len(data.posts) > rt.settings.max_batch:
         raise Invalid(f"at most {rt.settings.max_batch} posts per batch", {"field": "posts"})
-    with transaction(rt.sessions) as session:
-        return ingest.ingest_batch(session, rt, data.posts, who.actor)
+    return idempotent(rt.sessions, lambda session: ingest.ingest_batch(session, rt, data.posts, who.actor))
 
 
 @router.post("/posts/metrics", responses=ERRORS, summary="Record view-count snapshots")
@@ -174,7 +180,9 @@ def get_post(
 
 @router.post("/reports", status_code=201, responses=ERRORS, summary="A user's report of a post or account")
 def create_report(
-    data: ReportCreate, rt: RT, who: Annotated[Principal, Depends(require(REPORTS_WRITE))]
+    data: ReportCreate, rt: RT, response: Response, who: Annotated[Principal, Depends(require(REPORTS_WRITE))]
 ) -> dict[str, Any]:
-    with transaction(rt.sessions) as session:
-        return reports.create_report(session, rt, data, who.actor)
+    out = idempotent(rt.sessions, lambda session: reports.create_report(session, rt, data, who.actor))
+    if out.get("created") is False:
+        response.status_code = 200
+    return out

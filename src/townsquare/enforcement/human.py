@@ -38,6 +38,11 @@ def _target(session: Session, data: HumanAction) -> tuple[Post | None, Account]:
     if not data.post:
         raise Invalid(f"{data.action} acts on a post; name it", {"field": "post"})
     post = repo.post(session, data.post)
+    if post.status == "deleted":
+        # The platform already removed it: an action would change nothing but still issue a strike.
+        raise Conflict(
+            f"post {post.platform_id} was deleted by the platform; nothing to act on", {"field": "post"}
+        )
     return post, post.author
 
 

@@ -95,7 +95,8 @@ def iso(ts: datetime) -> str:
     """A timestamp as ISO 8601 UTC with microseconds, as stored in event bodies."""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Not strftime("%Y"): glibc writes year 1 as "1", which is not ISO 8601 (0001).
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def leaf_hash(body: str) -> str:

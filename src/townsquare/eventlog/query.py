@@ -12,13 +12,14 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.access.insider import flagged_event_ids
+from townsquare.api_types import as_utc
 from townsquare.errors import Invalid
 from townsquare.eventlog import chain
 from townsquare.eventlog.audit import VerifyResult
@@ -77,8 +78,11 @@ def parse_time(value: str | None, field: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise Invalid(f"{field} must be an ISO 8601 time, got {value!r}", {"field": field}) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        raise Invalid(f"{field} must be an ISO 8601 time, got {value[:64]!r}", {"field": field}) from None
+    try:
+        return as_utc(parsed)
+    except ValueError as exc:
+        raise Invalid(f"{field} is {exc}", {"field": field}) from None
 
 
 def _text(value: str | None, field: str, longest: int) -> str | None:

@@ -272,10 +272,15 @@ def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> 
     return Ingested(data.platform_id, True, decision)
 
 
+def _printable(value: str) -> str:
+    """`value` with lone surrogates replaced: they cannot be encoded into the JSON response."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
 def _raw_pid(raw: Any) -> str | None:
     """The platform id of a raw batch item, if it has a usable one (to label a rejected item)."""
     pid = raw.get("platform_id") if isinstance(raw, dict) else None
-    return pid if isinstance(pid, str) else None
+    return _printable(pid)[:200] if isinstance(pid, str) else None
 
 
 def _validate_items(rt: Runtime, items: list[Any]) -> tuple[list[tuple[int, PostCreate]], dict[int, Any]]:
@@ -288,7 +293,7 @@ def _validate_items(rt: Runtime, items: list[Any]) -> tuple[list[tuple[int, Post
             valid.append((i, data))
         except ValidationError as exc:
             fields = [
-                {"field": ".".join(str(p) for p in e["loc"]) or "item", "message": e["msg"]}
+                {"field": _printable(".".join(str(p) for p in e["loc"])) or "item", "message": e["msg"]}
                 for e in exc.errors()
             ]
             errors[i] = {"error": "invalid", "detail": fields}

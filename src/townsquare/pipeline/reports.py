@@ -31,8 +31,10 @@ def create_report(session: Session, rt: Runtime, data: ReportCreate, actor: str)
     """Store a report; a reported post is decided again with its report count (at most up to review)."""
     if len(data.text) > rt.settings.max_text_chars:
         raise Invalid(f"text is longer than {rt.settings.max_text_chars} characters", {"field": "text"})
-    if data.platform_id and repo.report_by_pid(session, data.platform_id) is not None:
-        raise Conflict(f"report {data.platform_id} was already received", {"field": "platform_id"})
+    if data.platform_id:
+        existing = repo.report_by_pid(session, data.platform_id)
+        if existing is not None:
+            return _repeat(session, existing, data)
     reporter = None
     if data.reporter:
         reporter = repo.accounts_by_pid(session, [data.reporter]).get(data.reporter)
@@ -70,6 +72,24 @@ def create_report(session: Session, rt: Runtime, data: ReportCreate, actor: str)
         case = review_reports.fold_report(session, rt, report, subject, data.source)
         result["case_id"] = case.id
     return result
+
+
+def _repeat(session: Session, existing: Report, data: ReportCreate) -> dict[str, Any]:
+    """A report sent again (a client retrying): the first result when it is the same report, else 409."""
+    subject = repo.subject_of(session, existing.subject_type, existing.subject_id)
+    reporter = repo.account_pid(session, existing.reporter_id) if existing.reporter_id else None
+    same = (existing.subject_type, subject, existing.reason, existing.text, reporter) == (
+        data.subject_type,
+        data.subject,
+        data.reason,
+        data.text,
+        data.reporter,
+    )
+    if not same:
+        raise Conflict(
+            f"report {data.platform_id} was already received with a different body", {"field": "platform_id"}
+        )
+    return {"report_id": existing.id, "subject": data.subject, "reason": data.reason, "created": False}
 
 
 def _redecide(session: Session, rt: Runtime, post: Post, source: str) -> dict[str, Any] | None:

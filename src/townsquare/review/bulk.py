@@ -79,7 +79,7 @@ def matching(session: Session, f: CaseFilter) -> list[Case]:
     if f.case_ids:
         q = q.where(Case.id.in_(f.case_ids))
     if f.contains:
-        q = q.join(Post, Post.id == Case.post_id).where(Post.text.contains(f.contains))
+        q = q.join(Post, Post.id == Case.post_id).where(Post.text.contains(f.contains, autoescape=True))
     return list(session.scalars(q.order_by(Case.priority.desc(), Case.id).limit(MAX_CASES + 1)))
 
 

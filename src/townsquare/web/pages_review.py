@@ -6,6 +6,7 @@ the JSON API.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -152,9 +153,10 @@ def decide(
     revision: Annotated[str, Form()] = "0",
 ) -> Response:
     """Decide the case; errors are shown on the case page next to the field they concern."""
-    if not revision.isdigit() or (duration_days.strip() and not duration_days.strip().isdigit()):
-        field = "revision" if not revision.isdigit() else "duration_days"
-        return _case_page(request, rt, who, case_id, f"check the {field.replace('_', ' ')}", field, 422)
+    # ASCII digits only: "²".isdigit() is true, but int("²") raises.
+    bad = [n for n, v in (("revision", revision), ("duration_days", duration_days or "0")) if not _count(v)]
+    if bad:
+        return _case_page(request, rt, who, case_id, f"check the {bad[0].replace('_', ' ')}", bad[0], 422)
     try:
         data = service.DecisionIn(
             outcome=outcome,
@@ -162,7 +164,7 @@ def decide(
             action=action or None,
             reason=reason,
             duration_days=int(duration_days) if duration_days.strip() else None,
-            revision=int(revision),
+            revision=int(revision.strip()),
         )
     except ValidationError as exc:
         field = error_field(exc, "outcome")
@@ -194,6 +196,11 @@ def escalate(
     except TownsquareError as exc:
         return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
     return RedirectResponse(f"/review/cases/{case_id}", status_code=303)
+
+
+def _count(value: str) -> bool:
+    """A whole number as a form sends it: 1 to 9 ASCII digits (INTEGER columns hold it)."""
+    return re.fullmatch(r"[0-9]{1,9}", value.strip()) is not None
 
 
 def _filter(dup_group: str, queue: str, policy: str, contains: str) -> bulk.CaseFilter:
@@ -287,8 +294,8 @@ def search_page(
                     select(Account)
                     .where(
                         or_(
-                            Account.handle.contains(q),
-                            Account.display_name.contains(q),
+                            Account.handle.contains(q, autoescape=True),
+                            Account.display_name.contains(q, autoescape=True),
                             Account.platform_id == q,
                         )
                     )
@@ -299,7 +306,7 @@ def search_page(
             posts = list(
                 session.scalars(
                     select(Post)
-                    .where(or_(Post.text.contains(q), Post.platform_id == q))
+                    .where(or_(Post.text.contains(q, autoescape=True), Post.platform_id == q))
                     .order_by(Post.id.desc())
                     .limit(50)
                 )
