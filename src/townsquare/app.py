@@ -42,8 +42,16 @@ from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
 from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
-from townsquare.web import pages_appeals, pages_audit, pages_auth, pages_public, pages_review
-from townsquare.web.render import WEB, page
+from townsquare.web import (
+    errors_html,
+    pages_appeals,
+    pages_audit,
+    pages_auth,
+    pages_home,
+    pages_public,
+    pages_review,
+)
+from townsquare.web.render import WEB
 
 # A NUL in a body: the raw byte, JSON's \u0000 escape (an unescaped backslash), or %00 in a form.
 _NUL_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -221,10 +229,11 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     hardening.install(app)
+    errors_html.install(app)  # HTML error pages for browsers, JSON for API clients
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def landing(request: Request, _: Annotated[None, Depends(public)]) -> HTMLResponse:
-        return page(request, "landing.html", version=__version__)
+        return pages_home.home(request, rt)  # the signed-in person's home, or the public landing page
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz(_: Annotated[None, Depends(public)]) -> dict[str, Any]:
