@@ -44,6 +44,8 @@ from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
 from townsquare.web import (
     errors_html,
+    pages_access,
+    pages_admin,
     pages_appeals,
     pages_audit,
     pages_auth,
@@ -212,6 +214,8 @@ def create_app(
         pages_appeals.router,
         brandsafety_api.router,
         brandsafety_pages.router,
+        pages_admin.router,
+        pages_access.router,
     )
     for router in routers:
         app.include_router(router)
