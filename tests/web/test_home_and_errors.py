@@ -98,3 +98,20 @@ def test_human_formats() -> None:
     assert f'title="{full}"' in short
     assert ">aaaaaaaaaa…<" in short
     assert formats.short_hash("v3") == '<span class="hash">v3</span>'
+
+
+def test_priority_inputs_read_as_people_read_them() -> None:
+    assert formats.factor(2.78e-06, "hours_waiting") == "under 1 min"
+    assert formats.factor(1_130_000, "views") == "1.1M"
+    assert formats.factor(0.123456, "likelihood") == "0.12"
+    assert formats.factor(3, "independent_reports") == "3"
+    assert formats.factor(None, "views") == "–"
+
+
+def test_versions_show_short_checksums_with_the_full_value_on_hover() -> None:
+    full = "1.3+33b4aa2ce40a/1.0+9f1c2d3e4b5a"
+    shown = formats.short_version(full)
+    assert f'title="{full}"' in shown
+    assert ">1.3+33b4aa2/1.0+9f1c2d3<" in shown
+    assert formats.maybe_hash(full) == shown
+    assert formats.maybe_hash("remove") == "remove"

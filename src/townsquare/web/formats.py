@@ -9,6 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 _HEXLIKE = re.compile(r"^(?:[a-z0-9_-]+[:@=])?[0-9a-f]{16,}$", re.IGNORECASE)
+_HEX_RUN = re.compile(r"\b([0-9a-f]{7})[0-9a-f]{5,}\b")
 
 
 def duration(seconds: float | int | None) -> str:
@@ -80,10 +81,36 @@ def short_hash(value: Any, length: int = 10) -> Markup:
     return Markup('<span class="hash" title="{}">{}…</span>').format(text, text[:length])
 
 
-def maybe_hash(value: Any) -> Markup | str:
-    """`short_hash` for values that look like hashes; anything else unchanged."""
+def short_version(value: Any) -> Markup:
+    """A version with checksums (`1.3+33b4aa2ce40a/1.0+9f1c...`) with each checksum cut to 7 characters,
+    the full value on hover."""
     text = "" if value is None else str(value)
-    return short_hash(text) if _HEXLIKE.match(text) else text
+    short = _HEX_RUN.sub(r"\1", text)
+    if short == text:
+        return Markup('<span class="hash">{}</span>').format(text)
+    return Markup('<span class="hash" title="{}">{}</span>').format(text, short)
+
+
+def maybe_hash(value: Any) -> Markup | str:
+    """`short_hash` for values that are hashes, `short_version` for those holding one; others unchanged."""
+    text = "" if value is None else str(value)
+    if _HEXLIKE.match(text):
+        return short_hash(text)
+    return short_version(text) if _HEX_RUN.search(text) else text
+
+
+_COUNTS = frozenset({"views", "followers", "expected_future_views", "velocity", "views_per_hour"})
+
+
+def factor(value: Any, key: str) -> str:
+    """A priority input as people read it: hours as a duration, audiences as counts, scores to 2 places."""
+    if value is None:
+        return "–"
+    if key.startswith("hours") or key.endswith("_hours"):
+        return hours(value)
+    if key in _COUNTS:
+        return count(value)
+    return number(value, 2) if isinstance(value, float) else str(value)
 
 
 def install(env: Any) -> None:
@@ -95,4 +122,6 @@ def install(env: Any) -> None:
         number=number,
         short_hash=short_hash,
         maybe_hash=maybe_hash,
+        short_version=short_version,
+        factor=factor,
     )
