@@ -16,9 +16,10 @@ from townsquare import events
 from townsquare.access import ratelimit, staff
 from townsquare.access.api_auth import TokenCreate
 from townsquare.access.api_users import Disable, RoleGrantIn, UserCreate
+from townsquare.access.freeze import freeze_view
 from townsquare.access.permissions import Principal, require, require_form, signed_in, signed_in_form
 from townsquare.access.roles import ROLES, ROLES_GRANT, STAFF_ROLES, USERS_MANAGE, USERS_READ
-from townsquare.access.service import active_grants, user_by_name
+from townsquare.access.service import active_freezes, active_grants, user_by_name
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import TownsquareError
@@ -125,6 +126,12 @@ def _user_page(
             csrf_token=csrf_token(session, who),
             user=staff.user_row(session, user, now),
             grants=grants,
+            # Freezes in force on this person by name (role and global freezes are on the freezes page).
+            freezes=[
+                freeze_view(rt, f)
+                for f in active_freezes(session, now)
+                if f.scope == "user" and f.target == user.username
+            ],
         )
     held = {g["role"] for g in grants}
     ctx.setdefault("form", {})
