@@ -42,8 +42,18 @@ from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
 from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
-from townsquare.web import pages_appeals, pages_audit, pages_auth, pages_public, pages_review
-from townsquare.web.render import WEB, page
+from townsquare.web import (
+    errors_html,
+    pages_access,
+    pages_admin,
+    pages_appeals,
+    pages_audit,
+    pages_auth,
+    pages_home,
+    pages_public,
+    pages_review,
+)
+from townsquare.web.render import WEB
 
 
 class BodyLimit:
@@ -164,6 +174,8 @@ def create_app(
         pages_appeals.router,
         brandsafety_api.router,
         brandsafety_pages.router,
+        pages_admin.router,
+        pages_access.router,
     )
     for router in routers:
         app.include_router(router)
@@ -181,10 +193,11 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     hardening.install(app)
+    errors_html.install(app)  # HTML error pages for browsers, JSON for API clients
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def landing(request: Request, _: Annotated[None, Depends(public)]) -> HTMLResponse:
-        return page(request, "landing.html", version=__version__)
+        return pages_home.home(request, rt)  # the signed-in person's home, or the public landing page
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz(_: Annotated[None, Depends(public)]) -> dict[str, Any]:

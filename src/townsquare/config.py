@@ -133,7 +133,10 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(
         default=30.0, gt=0, description="First retry delay; doubles each attempt."
     )
-    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in notices.")
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL used in notices; unset, the address the service is served on (the request's).",
+    )
     appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")
 
     @field_validator("trusted_proxies")

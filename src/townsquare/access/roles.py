@@ -172,7 +172,9 @@ ROLES: dict[str, frozenset[str]] = {
             COUNCIL_MANAGE,
         }
     ),
-    "council_member": frozenset(_READ | {COUNCIL_VOTE}),
+    # Council members see only the redacted packets of their referrals: no posts, handles or actions
+    # (which would undo the redaction), only the published policies.
+    "council_member": frozenset({POLICIES_READ, COUNCIL_VOTE}),
     "policy_editor": frozenset(
         {POLICIES_READ, POSTS_READ, POLICY_EDIT, TEXTBANK_EDIT, THRESHOLDS_EDIT, APPROVALS_VIEW}
     ),

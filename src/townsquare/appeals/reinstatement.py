@@ -308,6 +308,18 @@ def public_log(session: Session, limit: int = 500) -> list[dict[str, Any]]:
     return [public_entry(a) for a in rows]
 
 
+def public_page(session: Session, page: int, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """One page (from 1) of the public log, newest first, and how many applications there are in all."""
+    total = int(session.scalar(select(func.count()).select_from(ReinstatementApplication)) or 0)
+    rows = session.scalars(
+        select(ReinstatementApplication)
+        .order_by(ReinstatementApplication.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return [public_entry(a) for a in rows], total
+
+
 def staff_view(app: ReinstatementApplication, now: datetime) -> dict[str, Any]:
     """An application as staff see it."""
     return {

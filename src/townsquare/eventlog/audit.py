@@ -320,6 +320,7 @@ def verify(
     log_path: Path | None = None,
     tolerance_s: float = 300.0,
     release: Callable[[], None] | None = None,
+    result: VerifyResult | None = None,
 ) -> VerifyResult:
     """Re-derive every leaf, root and link, check event times and every signed checkpoint.
 
@@ -327,7 +328,7 @@ def verify(
     log file, happen while the caller holds the chain lock, so the file and the database agree;
     `release` is then called and the long walk runs without the lock.
     """
-    result = VerifyResult()
+    result = result if result is not None else VerifyResult()  # given: its counts show progress
     checkpoints = _load_checkpoints(session, log_path, result)
     if release is not None:
         release()

@@ -53,7 +53,7 @@ def checkpoint(rt: Runtime) -> dict[str, Any]:
         return _checkpoint_held(rt, lock)
 
 
-def verify(rt: Runtime) -> audit.VerifyResult:
+def verify(rt: Runtime, result: audit.VerifyResult | None = None) -> audit.VerifyResult:
     """Seal what is pending, then verify the whole chain and every checkpoint in one snapshot."""
     with chain_lock.held(rt.engine) as lock:
         _seal_held(rt, lock)
@@ -64,6 +64,7 @@ def verify(rt: Runtime) -> audit.VerifyResult:
                 log_path=rt.settings.checkpoint_log_path,
                 tolerance_s=rt.settings.chain_time_tolerance_s,
                 release=lock.release,
+                result=result,
             )
 
 

@@ -298,9 +298,9 @@ class Verification:
         }
 
 
-def run_verification(rt: Runtime) -> Verification:
-    """Verify the whole chain now and remember the result on the runtime."""
-    done = Verification(at=rt.now(), result=chain.verify(rt))
+def run_verification(rt: Runtime, result: VerifyResult | None = None) -> Verification:
+    """Verify the whole chain now and remember the result on the runtime (`result` fills as it goes)."""
+    done = Verification(at=rt.now(), result=chain.verify(rt, result))
     setattr(rt, _VERIFY_ATTR, done)
     return done
 
