@@ -9,6 +9,7 @@ reported and left open, and the others go ahead.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -31,6 +32,7 @@ from townsquare.review.views import case_row, holders
 from townsquare.runtime import Runtime
 
 MAX_CASES = 1000
+PREVIEW_ROWS = 25
 
 
 class CaseFilter(BaseModel):
@@ -88,12 +90,22 @@ def preview(session: Session, rt: Runtime, who: Principal, f: CaseFilter) -> dic
     who.need(BULK_DECIDE)
     cases = matching(session, f)
     now, names = rt.now(), holders(session)
+    policies = Counter(c.policy for c in cases if c.policy)
+    authors = Counter((c.account.handle, c.account.platform_id) for c in cases)
+    sample = []
+    for c in cases[:PREVIEW_ROWS]:
+        row = case_row(c, now, names)
+        row.update({"author": c.account.handle, "author_id": c.account.platform_id})
+        sample.append(row)
     return {
         "count": min(len(cases), MAX_CASES),
         "truncated": len(cases) > MAX_CASES,
         "needs_approval": len(cases) > rt.settings.bulk_approval_size,
         "approval_size": rt.settings.bulk_approval_size,
-        "sample": [case_row(c, now, names) for c in cases[:10]],
+        "policy": policies.most_common(1)[0][0] if policies else None,
+        "policies": dict(policies),
+        "authors": [{"handle": h, "platform_id": pid, "cases": n} for (h, pid), n in authors.most_common()],
+        "sample": sample,
     }
 
 
