@@ -131,7 +131,8 @@ def test_a_queue_pages_through_every_case_with_its_total(rt: Runtime) -> None:
     assert 0 < total < 275
     by_views = c.get("/review/queues/threats", params={"sort": "views", "per_page": 5}).text
     views = [int(v) for v in re.findall(r"<td>(\d+)</td>\s*<td>open</td>", by_views)]
-    assert views == sorted(views, reverse=True) and len(views) == 5
+    assert views == sorted(views, reverse=True)
+    assert len(views) == 5
     bad = c.get("/review/queues/threats", params={"min_reports": "many", "policy": "hate_speech"})
     assert bad.status_code == 422
     assert 'value="many" aria-invalid="true"' in bad.text
@@ -154,7 +155,8 @@ def test_take_next_says_what_it_skipped_and_why(rt: Runtime) -> None:
     assert "skipped_total=12" in resp.headers["location"]
     page = c.get(resp.headers["location"]).text
     assert "Skipped 12 cases above this one that you cannot take" in page
-    assert "protected subject" in page and "action:protected" in page
+    assert "protected subject" in page
+    assert "action:protected" in page
 
 
 def test_notes_and_escalation_reasons_show_in_the_history(ingest: TestClient, rt: Runtime) -> None:
@@ -174,7 +176,8 @@ def test_notes_and_escalation_reasons_show_in_the_history(ingest: TestClient, rt
     history = page.split('id="timeline-list"')[1]
     assert "author has a history of this" in history
     assert "names a real school" in history
-    assert 'data-kind="signal"' in history and 'data-kind="opened"' in history
+    assert 'data-kind="signal"' in history
+    assert 'data-kind="opened"' in history
 
 
 def test_account_and_post_pages_and_search_links(ingest: TestClient, rt: Runtime) -> None:
@@ -185,10 +188,12 @@ def test_account_and_post_pages_and_search_links(ingest: TestClient, rt: Runtime
     assert f'href="/review/accounts/{account}" class="handle">@rowan_b</a>' in found
     assert "/v1/" not in found.split("<main")[1]
     post = c.get(f"/review/posts/{pid}")
-    assert post.status_code == 200 and THREAT in post.text
+    assert post.status_code == 200
+    assert THREAT in post.text
     acct = c.get(f"/review/accounts/{account}")
     assert acct.status_code == 200
-    assert 'id="standing">good<' in acct.text and f'href="/review/posts/{pid}"' in acct.text
+    assert 'id="standing">good<' in acct.text
+    assert f'href="/review/posts/{pid}"' in acct.text
     assert c.get("/review/accounts/nobody-here").status_code == 404
     case = c.get(f"/review/cases/{_case_id(c, pid)}").text
     assert f'href="/review/accounts/{account}" class="handle">@rowan_b</a>' in case
@@ -250,7 +255,8 @@ def test_the_bulk_form_takes_the_groups_policy_lists_authors_and_asks_to_confirm
     assert missing.status_code == 422
     assert '<option value="remove" selected>' in missing.text
     asked = c.post("/review/bulk", data={**form, "reason": "coordinated threat wave"})
-    assert asked.status_code == 200 and 'id="bulk-confirm"' in asked.text
+    assert asked.status_code == 200
+    assert 'id="bulk-confirm"' in asked.text
     assert all(ingest.get(f"/v1/posts/{p}").json()["status"] == "visible" for p in pids)
     done = c.post("/review/bulk", data={**form, "reason": "coordinated threat wave", "confirmed": "yes"})
     assert "Decided 3 cases" in done.text
