@@ -102,7 +102,7 @@ def _after_take(queue: str, case: service.Case | None, skipped: list[dict[str, A
     ids = ",".join(str(s["case_id"]) for s in skipped[:SKIPPED_SHOWN])
     extra = f"skipped={ids}&skipped_total={len(skipped)}" if skipped else ""
     if case is None:
-        head = f"/review/queues/{queue}?empty=1" + (f"&decided={done}" if done else "")
+        head = f"/review/queues/{queue}?" + (f"decided={done}&" if done else "") + "empty=1"
         return head + (f"&{extra}" if extra else "")
     params = "&".join(p for p in (f"done={done}" if done else "", extra) if p)
     return f"/review/cases/{case.id}" + (f"?{params}" if params else "")
