@@ -96,14 +96,15 @@ def preview(session: Session, rt: Runtime, who: Principal, f: CaseFilter) -> dic
     who.need(BULK_DECIDE)
     ids = _query(f).with_only_columns(Case.id).limit(MAX_CASES + 1).subquery()
     count = int(session.scalar(select(func.count()).select_from(ids)) or 0)
-    policies = dict(
-        session.execute(
+    policies: dict[str, int] = {
+        str(pol): int(n)
+        for pol, n in session.execute(
             select(Case.policy, func.count())
             .where(Case.id.in_(select(ids.c.id)), Case.policy.is_not(None))
             .group_by(Case.policy)
             .order_by(func.count().desc())
-        ).tuples()
-    )
+        )
+    }
     authors = session.execute(
         select(Account.handle, Account.platform_id, func.count())
         .join(Case, Case.account_id == Account.id)
