@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 login = c.post("/v1/auth/login", json={"username": "bench-moderator", "password": PASSWORD})
                 if login.status_code != 200:
                     raise RuntimeError(f"login answered {login.status_code}: {login.text}")
-                pages = {name: _measure(c, path, args.requests) for name, path in _pages(ids).items()}
+                chosen = {k: v for k, v in _pages(ids).items() if not args.only or k in args.only}
+                pages = {name: _measure(c, path, args.requests) for name, path in chosen.items()}
         finally:
             rt.dispose()
     finally:
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "requests_per_page": args.requests,
         "target_p95_ms": TARGET_P95_MS,
         "all_within_target": all(p["ok"] for p in pages.values()),
-        "pages": {name: {"path": path, **pages[name]} for name, path in _pages(ids).items()},
+        "pages": {name: {"path": path, **pages[name]} for name, path in _pages(ids).items() if name in pages},
         "load_average": {"start": load_start, "end": load_average()},
         "note": "in-process requests (TestClient) on SQLite; the machine is shared, so wall times are noisy",
     }
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cases", type=int, default=10_000)
     p.add_argument("--requests", type=int, default=30)
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--only", nargs="*", default=[], help="measure only these pages (names as in the JSON)")
     args = p.parse_args(argv)
     result = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""workbench: case notes and reviewer wellbeing settings
+"""workbench: case notes, reviewer wellbeing settings, queue indexes
 
 Revision ID: 0018
 Revises: 0013
@@ -21,6 +21,9 @@ BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    # A queue page sorts one queue's cases by priority or by age.
+    op.create_index("ix_cases_queue_priority", "cases", ["queue", "priority"], unique=False)
+    op.create_index("ix_cases_queue_opened", "cases", ["queue", "opened_at"], unique=False)
     op.create_table(
         "case_notes",
         sa.Column("id", BIG, autoincrement=True, nullable=False),
@@ -46,6 +49,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_queue_opened", table_name="cases")
+    op.drop_index("ix_cases_queue_priority", table_name="cases")
     op.drop_table("reviewer_prefs")
     op.drop_index(op.f("ix_case_notes_case_id"), table_name="case_notes")
     op.drop_table("case_notes")

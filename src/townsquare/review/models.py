@@ -26,6 +26,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_queue_state", "queue", "state"),
         Index("ix_cases_subject", "subject_type", "post_id", "account_id"),
+        Index("ix_cases_queue_priority", "queue", "priority"),
+        Index("ix_cases_queue_opened", "queue", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -128,6 +128,8 @@ def timeline(session: Session, case: Case, names: dict[int, str]) -> list[dict[s
         .order_by(Event.id)
     )
     for ev in rows:
+        if ev.type == "case.noted":
+            continue  # the note itself is listed below
         body = body_of(ev)
         payload = body.get("payload", {})
         title = EVENT_TITLES.get(ev.type, ev.type)
@@ -163,9 +165,8 @@ def timeline(session: Session, case: Case, names: dict[int, str]) -> list[dict[s
                 _entry(
                     s.created_at,
                     "signal",
-                    f"signal {s.scorer} {s.score:.2f}",
+                    f"signal {s.scorer}@{s.scorer_version}: {s.score:.2f}",
                     s.policy or "",
-                    s.scorer_version,
                 )
             )
     for n in session.scalars(select(CaseNote).where(CaseNote.case_id.in_(ids))):

@@ -60,12 +60,13 @@ def _protected() -> ColumnElement[bool]:
 
 
 def _filtered(rt: Runtime, queue: str, f: QueueFilter) -> Select[Any]:
-    q = (
-        select(Case)
-        .join(Account, Account.id == Case.account_id)
-        .outerjoin(Post, Post.id == Case.post_id)
-        .where(Case.queue == queue, Case.state.in_((f.state,) if f.state else OPEN_STATES))
-    )
+    """The queue's cases under the filter; accounts and posts are joined only when a filter or the
+    sort needs them, so the plain list reads the cases' own index."""
+    q = select(Case).where(Case.queue == queue, Case.state.in_((f.state,) if f.state else OPEN_STATES))
+    if f.protected:
+        q = q.join(Account, Account.id == Case.account_id)
+    if f.language or f.sort == "views":
+        q = q.outerjoin(Post, Post.id == Case.post_id)
     if f.policy:
         q = q.where(Case.policy == f.policy)
     if f.language:
@@ -97,15 +98,24 @@ def _ordered(q: Select[Any], sort: str) -> Select[Any]:
 def page_of(session: Session, rt: Runtime, queue: str, f: QueueFilter) -> dict[str, Any]:
     """One page of a queue with the total that matches and the languages and policies present."""
     base = _filtered(rt, queue, f)
-    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    total = int(session.scalar(base.with_only_columns(func.count(Case.id)).order_by(None)) or 0)
     pages = max(1, -(-total // f.per_page))
     page = min(f.page, pages)
-    rows = session.scalars(
-        _ordered(base, f.sort)
-        .options(joinedload(Case.post), joinedload(Case.account))
-        .offset((page - 1) * f.per_page)
-        .limit(f.per_page)
-    ).all()
+    ids = list(
+        session.scalars(
+            _ordered(base, f.sort)
+            .with_only_columns(Case.id)
+            .offset((page - 1) * f.per_page)
+            .limit(f.per_page)
+        )
+    )
+    loaded = {
+        c.id: c
+        for c in session.scalars(
+            select(Case).where(Case.id.in_(ids)).options(joinedload(Case.post), joinedload(Case.account))
+        )
+    }
+    rows = [loaded[i] for i in ids]
     tagged = set(
         session.scalars(
             select(AccountTag.account_id).where(AccountTag.account_id.in_({c.account_id for c in rows}))
