@@ -50,3 +50,13 @@ def test_the_disagreement_case_shows_both_verdicts(platform: TestClient, staff: 
     assert "by second" in second_box
     history = page.split('id="timeline-list"')[1]
     assert history.count("decided (") == 2
+
+
+def test_take_next_over_the_api_lists_what_it_skipped(platform: TestClient, staff: Any) -> None:
+    protected = new_account(platform, protected=True)
+    new_post(platform, protected, THREAT)
+    moderator = staff("maria", ["moderator"])
+    out = moderator.post("/v1/queues/high_reach/next").json()
+    assert out["case"] is None
+    assert len(out["skipped"]) == 1
+    assert "action:protected" in out["skipped"][0]["why"]
