@@ -60,6 +60,7 @@ bench: $(STAMP)  ## throughput and latency; JSON under bench/results/
 	$(PY) bench/ban_evasion.py
 	$(PY) bench/brand_safety.py
 	$(PY) bench/council.py
+	$(PY) bench/workbench.py
 	$(PY) bench/exposure.py --jobs 2  # the longest: six replays of a 50,000-post day
 
 clean:

@@ -52,6 +52,7 @@ from townsquare.web import (
     pages_home,
     pages_public,
     pages_review,
+    pages_workbench,
 )
 from townsquare.web.render import WEB
 
@@ -170,6 +171,7 @@ def create_app(
         pages_auth.router,
         pages_audit.router,
         pages_review.router,
+        pages_workbench.router,
         pages_public.router,
         pages_appeals.router,
         brandsafety_api.router,
