@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from townsquare.runtime import Runtime
 from townsquare.transparency.models import StatementSent
 
 BATCH = 100
+_QUOTED = re.compile(r"([\w.-]+) '[^']*'")
 PURPOSE = "dsa-export"
 CURSOR_DAYS = 3650
 _TEXT_FIELDS = (
@@ -54,6 +56,9 @@ def public_statement(rt: Runtime, action_id: int, statement: dict[str, Any]) -> 
     for name in _TEXT_FIELDS:
         if isinstance(out.get(name), str):
             out[name] = _redact(out[name])
+    if isinstance(out.get("decision_facts"), str):
+        # Evidence quotes matched words of the post, which may be personal (a phone number, a name).
+        out["decision_facts"] = _QUOTED.sub(r"\1 (matched words withheld)", out["decision_facts"])
     if out.get("source_type") != "SOURCE_TRUSTED_FLAGGER":
         out.pop("source_identity", None)  # a notifier's identity is personal data
     out["puid"] = export_puid(rt.settings.platform, action_id, str(statement.get("puid", "")))
