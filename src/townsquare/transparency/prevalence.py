@@ -3,7 +3,8 @@
 Each day, `draws` views are drawn with replacement, a view of post i with probability proportional to
 v_i * w(s_i): its views that day times a weight of its highest model score, w(s) = FLOOR + s. The
 floor keeps every view drawable (a post the models miss can still be found) and bounds the weights;
-the score leans the sample towards likely violations. Drawn posts go to a labelling queue in the workbench. The estimate
+the score leans the sample towards likely violations. Drawn posts go to a labelling queue in the
+workbench. The estimate
 reweights them back (Hansen-Hurwitz): each draw k contributes z_k = y_k * S / (V * w_k), where S is the
 day's sum of v*w and V its views; the day's share is the mean of z, its variance var(z)/n; days combine
 weighted by their views. The 95% interval is Wilson's score interval taken at the effective sample size
@@ -139,9 +140,11 @@ def draw(session: Session, rt: Runtime, day: date, draws: int, actor: str) -> in
         )  # fmt: skip
         for i in picks
     )
-    events.record(session, "prevalence.sampled", actor=actor, subject_type="prevalence", subject_id=day.isoformat(),
-                  at=rt.now(), payload={"draws": draws, "posts_viewed": len(ids), "views": int(total_v),
-                                        "weight": f"{FLOOR} + score^2"})  # fmt: skip
+    payload = {"draws": draws, "posts_viewed": len(ids), "views": int(total_v), "weight": f"{FLOOR} + score"}
+    events.record(
+        session, "prevalence.sampled", actor=actor, subject_type="prevalence", subject_id=day.isoformat(),
+        at=rt.now(), payload=payload,
+    )  # fmt: skip
     return draws
 
 
