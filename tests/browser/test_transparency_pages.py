@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the transparency fixtures are imported by name, and pytest passes them as arguments)
 """Transparency pages in a real browser: the public report list and page with its SVG charts and CSVs,
 the platform-health page, and the prevalence labelling queue; no CSP violation anywhere."""
 
