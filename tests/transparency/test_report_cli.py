@@ -111,6 +111,9 @@ def test_the_figures_follow_the_scenario(cli: Cli, scenario: dict[str, Any], tmp
     assert "95%" in precision[7]
     assert "Wilson" in precision[7]
     rep = json.loads((out / "report.json").read_text())
+    civil = rep["civil_rights"]
+    assert civil["median_hours_to_action_on_reports"]["harassment_threats"] == 5.0
+    assert civil["reporters_told_outcome"] == {"decided": 2, "told": 1, "share": 0.5}
     assert rep["figures"]["automated"]["total"]["confusion"] == {"tp": 1, "fp": 1, "fn": 1, "tn": 1}
     html = (out / "index.html").read_text()
     assert "<svg" in html
