@@ -193,6 +193,18 @@ def create_app(
         campaigns_pages.router,
     ):
         app.include_router(router)
+    from townsquare.transparency import api as transparency_api  # issue 14
+    from townsquare.transparency import api_health as transparency_health
+    from townsquare.transparency import api_records as transparency_records
+    from townsquare.transparency import pages as transparency_pages
+
+    for router in (
+        transparency_api.router,
+        transparency_records.router,
+        transparency_pages.router,
+        transparency_health.router,
+    ):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     hardening.install(app)
     errors_html.install(app)  # HTML error pages for browsers, JSON for API clients

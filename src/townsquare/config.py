@@ -138,6 +138,17 @@ class Settings(BaseSettings):
         description="Base URL used in notices; unset, the address the service is served on (the request's).",
     )
     appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")
+    # Transparency (issue 14)
+    provider_name: str = Field(
+        default="Townsquare demo provider", description="Service provider named in DSA transparency reports."
+    )
+    service_name: str = Field(default="Townsquare", description="Service named in DSA transparency reports.")
+    vlop: bool = Field(
+        default=False, description="A very large online platform: also fill the VLOP-only report rows."
+    )
+    prevalence_daily_samples: int = Field(
+        default=200, ge=1, description="Views drawn each day for prevalence labelling."
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -13,6 +13,7 @@ from townsquare.enforcement import models as enforcement_models
 from townsquare.eventlog import crypto, events
 from townsquare.policy import models as policy_models
 from townsquare.review import models as review_models
+from townsquare.transparency import models as transparency_models  # issue 14
 
 __all__ = [
     "appeals_models",
@@ -29,4 +30,5 @@ __all__ = [
     "review_models",
     "campaigns_models",
     "elections_models",
+    "transparency_models",
 ]

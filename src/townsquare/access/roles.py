@@ -245,3 +245,23 @@ ROLES["fact_checker"] = frozenset(
     {POLICIES_READ, POSTS_READ, APPROVALS_VIEW, ELECTIONS_READ, CLAIMS_EDIT, CLAIMS_PUBLISH}
 )
 STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
+
+# Transparency (issue 14): appended as one block so parallel work merges cleanly.
+TRANSPARENCY_READ = "transparency:read"  # read reports, health, prevalence, orders; edit nothing
+TRANSPARENCY_PUBLISH = "transparency:publish"  # approve publishing someone else's report (two people)
+ORDERS_WRITE = "orders:write"  # record orders from Member State authorities
+RECIPIENTS_WRITE = "recipients:write"  # the platform posts its monthly active recipients
+REPORTS_READ = "reports:read"  # a reporter's reports and their outcomes (for the platform's users)
+_TRANSPARENCY_PERMISSIONS = frozenset(
+    {TRANSPARENCY_READ, TRANSPARENCY_PUBLISH, ORDERS_WRITE, RECIPIENTS_WRITE, REPORTS_READ}
+)
+ALL_PERMISSIONS = ALL_PERMISSIONS | _TRANSPARENCY_PERMISSIONS
+_TRANSPARENCY_GRANTS: dict[str, frozenset[str]] = {
+    "platform": frozenset({RECIPIENTS_WRITE, REPORTS_READ}),
+    "senior_moderator": frozenset({TRANSPARENCY_READ, ORDERS_WRITE}),
+    "auditor": frozenset({TRANSPARENCY_READ}),
+    "policy_publisher": frozenset({TRANSPARENCY_READ, TRANSPARENCY_PUBLISH}),
+}
+ROLES = {role: perms | _TRANSPARENCY_GRANTS.get(role, frozenset()) for role, perms in ROLES.items()}
+ROLES["admin"] = ALL_PERMISSIONS
+STAFF_ROLES = tuple(r for r in ROLES if r != "platform")

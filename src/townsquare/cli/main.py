@@ -9,6 +9,7 @@ from townsquare.cli import accounts, audit, db, models, policy, users
 from townsquare.cli.classify import classify
 from townsquare.cli.ingest import ingest
 from townsquare.cli.serve import demo, serve
+from townsquare.transparency import cli as transparency  # issue 14
 
 app = typer.Typer(
     help="Townsquare: trust & safety platform.",
@@ -23,6 +24,9 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(users.app, name="users")
 app.add_typer(models.app, name="models")
 app.add_typer(brandsafety.app, name="brand-safety")
+app.add_typer(transparency.report_app, name="report")
+app.add_typer(transparency.export_app, name="export")
+app.add_typer(transparency.submit_app, name="submit")
 app.command("classify")(classify)
 app.command("ingest")(ingest)
 app.command("serve")(serve)
