@@ -22,7 +22,7 @@ from townsquare.api_types import RowId
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import NotFound, TownsquareError
-from townsquare.events import iso
+from townsquare.eventlog.events import iso
 from townsquare.pipeline.refresh import refresh_states
 from townsquare.review import dashboard, service, timeline, views, wellbeing, worklist
 from townsquare.runtime import Runtime
