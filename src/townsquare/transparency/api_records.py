@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
@@ -283,7 +283,7 @@ def _account(session: Any, platform_id: str, field: str) -> Account:
     "/accounts/{platform_id}/actions", responses=ERRORS, summary="An account's actions, for its owner"
 )
 def account_actions(
-    platform_id: str, rt: RT, _: Annotated[Principal, Depends(require(ACTIONS_READ))]
+    platform_id: str, request: Request, rt: RT, _: Annotated[Principal, Depends(require(ACTIONS_READ))]
 ) -> dict[str, Any]:
     """Every action on the account or its posts, with its statement of reasons and an appeal link.
     Staff names are never shown: a decision is 'automated' or 'a person'."""
@@ -299,7 +299,7 @@ def account_actions(
                 applied + timedelta(days=rt.settings.appeal_window_days), add_months(applied, APPEAL_MONTHS)
             )
             link = appeal_url(
-                rt.settings.public_url,
+                rt.settings.public_url or str(request.base_url),
                 rt.link_key,
                 "action",
                 a.puid,
