@@ -66,6 +66,7 @@ class Worker:
         self.outages = 0
         self.stopping = threading.Event()
         self._trimmed = 0.0
+        self._swept = time.monotonic()
         self._ready = False
         self.applied = 0
 
@@ -81,6 +82,9 @@ class Worker:
                 done = self.step()
                 self.outages = 0
             except (redis.ConnectionError, redis.TimeoutError) as exc:
+                # A read whose reply was lost left entries in our pending list: take them back.
+                for st in self.shards.values():
+                    st.recover = True
                 self._outage("redis", exc)
                 continue
             except redis.ResponseError as exc:
@@ -118,6 +122,12 @@ class Worker:
         if self.leases.due() or not self.shards:
             self._refresh()
         now = time.monotonic()
+        if now - self._swept > self.s.stream_claim_idle_ms / 1000:
+            # Now and then look for pending entries no one works on (ours after a lost reply, or a
+            # dead worker's), as on taking a shard.
+            self._swept = now
+            for st in self.shards.values():
+                st.recover = True
         for n, st in self.shards.items():
             if st.recover and not st.hand and st.retry_at <= now:
                 self._recover(n, st)
