@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
 import logging
@@ -38,7 +39,8 @@ def worker(
     from townsquare.stream.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # stderr without a file (tests)
+        faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     with runtime() as rt:
         w = Worker(rt, name=name or None)
         keeper = ChainKeeper(rt) if seal else None
