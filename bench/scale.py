@@ -375,7 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sqlite_single_process_batch": inline,
         "http_single_posts": http,
         "ratios": ratios,
-        "note": "2 cores shared with other work (see load_average); wall-time figures move with it, CPU less so.",
+        "note": "2 cores shared with other work (see load_average): wall-time figures move with it, CPU "
+        "figures much less.",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -91,6 +91,8 @@ def test_with_redis_down_producers_get_503_and_readyz_says_so(sclient: TestClien
     refused = sclient.post("/v1/posts", json=body)
     assert refused.status_code == 503
     assert "retry-after" in refused.headers
+    assert sclient.get("/v1/stream/dead").status_code == 503
+    assert sclient.get("/v1/stream/messages/0/1-0").status_code == 503
     ready = sclient.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "ok"

@@ -14,6 +14,7 @@ from townsquare.events import record
 from townsquare.stream import dead, service
 
 router = APIRouter(prefix="/v1/stream", tags=["stream"])
+ERRORS = {**ERRORS, 503: {"description": "Redis does not answer"}}
 
 
 @router.get("/status", responses=ERRORS, summary="Ingest mode, backlog per shard, dead letters, workers")
@@ -29,7 +30,8 @@ def stream_status(rt: RT, _: Annotated[Principal, Depends(require(STREAM_READ))]
 def message_status(
     shard: int, entry_id: str, rt: RT, _: Annotated[Principal, Depends(require(POSTS_READ))]
 ) -> dict[str, Any]:
-    return service.message_status(rt, shard, entry_id)
+    with service.redis_guard(rt.settings):
+        return service.message_status(rt, shard, entry_id)
 
 
 @router.get("/dead", responses=ERRORS, summary="Dead-lettered messages with their errors, oldest first")
@@ -40,8 +42,9 @@ def dead_letters(
     after: Annotated[str, Query(max_length=44)] = "",
 ) -> dict[str, Any]:
     client = service.producer(rt.settings).client
-    items = dead.entries(client, rt.settings, limit, after)
-    return {"count": dead.count(client, rt.settings), "items": items}
+    with service.redis_guard(rt.settings):
+        items = dead.entries(client, rt.settings, limit, after)
+        return {"count": dead.count(client, rt.settings), "items": items}
 
 
 @router.post("/dead/{dead_id}/retry", responses=ERRORS, summary="Put a dead-lettered message back (once)")
@@ -53,7 +56,8 @@ def retry_dead(
 
 def retry(rt: Any, dead_id: str, actor: str) -> dict[str, Any]:
     """Retry a dead entry and record who did it in the event log."""
-    out = dead.retry(service.producer(rt.settings).client, rt.settings, dead_id)
+    with service.redis_guard(rt.settings):
+        out = dead.retry(service.producer(rt.settings).client, rt.settings, dead_id)
     with transaction(rt.sessions) as session:
         record(
             session,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import redis
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -18,7 +18,11 @@ from townsquare.stream import service
 router = APIRouter(tags=["health"])
 
 
-@router.get("/readyz", summary="Readiness: the database answers, and Redis too in stream mode")
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers, and Redis too in stream mode",
+    responses={503: {"description": "The database or Redis does not answer; `checks` says which"}},
+)
 def readyz(rt: RT, _: Annotated[None, Depends(public)]) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
@@ -38,7 +42,15 @@ def readyz(rt: RT, _: Annotated[None, Depends(public)]) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics: stream backlog, throughput, errors, latency")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: stream backlog, throughput, errors, latency",
+    response_class=PlainTextResponse,
+    responses={
+        401: {"description": "Missing or invalid bearer token"},
+        403: {"description": "No ops:metrics"},
+    },
+)
 def metrics(rt: RT, _: Annotated[Principal, Depends(require(OPS_METRICS))]) -> Response:
     if service.configured(rt.settings):
         service.status(rt)  # refreshes the backlog, dead-letter and worker gauges

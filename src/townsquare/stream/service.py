@@ -6,6 +6,8 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -21,6 +23,15 @@ from townsquare.stream.producer import Appended, Backpressure, Producer, StreamD
 _producers: dict[tuple[str, str], Producer] = {}
 _guard = threading.Lock()
 _ENTRY = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+@contextmanager
+def redis_guard(settings: Settings) -> Iterator[None]:
+    """Redis errors become 503 with Retry-After (never a 500)."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StreamDown(type(exc).__name__, settings.stream_retry_after_s) from exc
 
 
 def configured(settings: Settings) -> bool:
