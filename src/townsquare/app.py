@@ -185,8 +185,14 @@ def create_app(
     from townsquare.campaigns import pages as campaigns_pages
     from townsquare.elections import api as elections_api
     from townsquare.elections import pages as elections_pages
+    from townsquare.stream import api as stream_api  # issue 15
+    from townsquare.stream import ops as stream_ops
+    from townsquare.stream import pages as stream_pages
 
     for router in (
+        stream_api.router,
+        stream_ops.router,
+        stream_pages.router,
         elections_api.router,
         elections_pages.router,
         campaigns_api.router,

@@ -13,6 +13,7 @@ from townsquare.enforcement import models as enforcement_models
 from townsquare.eventlog import crypto, events
 from townsquare.policy import models as policy_models
 from townsquare.review import models as review_models
+from townsquare.stream import models as stream_models
 from townsquare.transparency import models as transparency_models  # issue 14
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "campaigns_models",
     "elections_models",
     "transparency_models",
+    "stream_models",
 ]

@@ -211,8 +211,6 @@ ROLES: dict[str, frozenset[str]] = {
     "admin": ALL_PERMISSIONS,
 }
 
-STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
-
 
 def permissions_of(roles: set[str] | frozenset[str]) -> frozenset[str]:
     """The union of the permissions of these roles."""
@@ -244,7 +242,6 @@ ROLES["admin"] = ALL_PERMISSIONS
 ROLES["fact_checker"] = frozenset(
     {POLICIES_READ, POSTS_READ, APPROVALS_VIEW, ELECTIONS_READ, CLAIMS_EDIT, CLAIMS_PUBLISH}
 )
-STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
 
 # Transparency (issue 14): appended as one block so parallel work merges cleanly.
 TRANSPARENCY_READ = "transparency:read"  # read reports, health, prevalence, orders; edit nothing
@@ -264,4 +261,13 @@ _TRANSPARENCY_GRANTS: dict[str, frozenset[str]] = {
 }
 ROLES = {role: perms | _TRANSPARENCY_GRANTS.get(role, frozenset()) for role, perms in ROLES.items()}
 ROLES["admin"] = ALL_PERMISSIONS
+# Stream ingest and operations (issue 15): appended as one block so parallel work merges cleanly.
+STREAM_READ = "stream:read"  # the backlog, workers and the dead-letter stream
+STREAM_MANAGE = "stream:manage"  # retry a dead-lettered message
+OPS_METRICS = "ops:metrics"  # scrape /metrics (Prometheus)
+_STREAM_PERMISSIONS = frozenset({STREAM_READ, STREAM_MANAGE, OPS_METRICS})
+ALL_PERMISSIONS = ALL_PERMISSIONS | _STREAM_PERMISSIONS
+ROLES["admin"] = ALL_PERMISSIONS
+# Runs the service: watches the backlog, workers and metrics, retries dead-lettered messages.
+ROLES["operator"] = frozenset({STREAM_READ, STREAM_MANAGE, OPS_METRICS})
 STAFF_ROLES = tuple(r for r in ROLES if r != "platform")

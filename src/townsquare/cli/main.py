@@ -6,6 +6,7 @@ import typer
 
 from townsquare.brandsafety import cli as brandsafety
 from townsquare.cli import accounts, audit, db, models, policy, users
+from townsquare.cli import stream as stream_cli
 from townsquare.cli.classify import classify
 from townsquare.cli.ingest import ingest
 from townsquare.cli.serve import demo, serve
@@ -31,6 +32,8 @@ app.command("classify")(classify)
 app.command("ingest")(ingest)
 app.command("serve")(serve)
 app.command("demo")(demo)
+app.add_typer(stream_cli.app, name="stream")
+app.command("worker")(stream_cli.worker)
 
 if __name__ == "__main__":
     app()
