@@ -243,3 +243,9 @@ ROLES["fact_checker"] = frozenset(
     {POLICIES_READ, POSTS_READ, APPROVALS_VIEW, ELECTIONS_READ, CLAIMS_EDIT, CLAIMS_PUBLISH}
 )
 STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
+
+# Model versions (issue 12): putting a retrained model version live is a two-person approval.
+MODELS_PUBLISH = "models:publish"  # approve someone else's request to put a model version live
+ALL_PERMISSIONS = ALL_PERMISSIONS | frozenset({MODELS_PUBLISH})
+ROLES["policy_publisher"] = ROLES["policy_publisher"] | frozenset({MODELS_PUBLISH})
+ROLES["admin"] = ALL_PERMISSIONS

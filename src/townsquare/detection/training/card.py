@@ -120,6 +120,60 @@ def _thresholds(q: dict[str, Any]) -> str:
     )
 
 
+def _base_rate(q: dict[str, Any]) -> str:
+    """The automatic-action thresholds validated at the platform's base rate (issue 12)."""
+    rows = []
+    for tier, source in (("fast", q["fast"]), ("cascade", q.get("cascade", {}))):
+        for scorer, e in source.items():
+            if not isinstance(e, dict):
+                continue
+            for label, a in (e.get("auto_thresholds") or {}).items():
+                rows.append(
+                    [
+                        scorer,
+                        label,
+                        tier,
+                        a.get("base_rate"),
+                        a.get("threshold"),
+                        a.get("precision"),
+                        a.get("precision_lower_bound"),
+                        a.get("recall"),
+                        a.get("flagged_rows"),
+                    ]
+                )
+    if not rows:
+        return ""
+    return "\n".join(
+        [
+            "## Automatic-action thresholds at the platform's base rate",
+            "",
+            "Validation precision on these mostly balanced sets overstates precision on a stream where 5% of "
+            "posts violate. Each scorer's pooled validation rows are reweighted so that violating rows are "
+            "5% of the weight (`base_rate`), and `threshold` is the lowest whose weighted precision has a "
+            "Wilson 95% lower bound ≥ 0.95 over the flagged rows' effective sample size (Kish), with ≥ 50 "
+            "rows "
+            "flagged. `–`: no threshold qualifies; the scorer never acts alone at this base rate. The same "
+            "figures are in each head's metadata (`auto_thresholds` in `fast/<head>.npz`, and in "
+            "`semantic/calibration.json` for the cascade), where policies read them.",
+            "",
+            _table(
+                [
+                    "scorer",
+                    "label",
+                    "tier",
+                    "base rate",
+                    "threshold",
+                    "precision",
+                    "Wilson 95% lower",
+                    "recall",
+                    "flagged rows",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
 def _reliability(q: dict[str, Any]) -> str:
     out = ["## Calibration (reliability on the test splits)", ""]
     for scorer, e in q["fast"].items():
@@ -340,8 +394,12 @@ def render_card(q: dict[str, Any]) -> str:
         "look-alike letters, leetspeak, spaced-out letters), links/mentions/numbers become placeholders, and "
         "word 1-2 grams plus character 2-5 grams are hashed into 2^20 features (log counts × idf, unit "
         "length). "
-        "One logistic regression per scorer; datasets weigh equally and classes are balanced within each; C "
-        "chosen on validation; Platt calibration on validation.",
+        "One logistic regression per scorer; datasets weigh equally unless the head says otherwise (hate: "
+        "the team's two sets ×4, Davidson ×2; misinformation: CONSTRAINT ×2, everyday posts and the "
+        "infodemic "
+        "set ×0.5) and classes are balanced within each; C chosen on validation; Platt calibration on "
+        "validation. The misinformation head is a health-misinformation head: LIAR (political statements "
+        "PolitiFact rates false, which no live policy removes) is no longer in its data.",
         "- **hate** adds `target` from an identity-term lexicon (`detection/identity_terms.yaml`); **abuse** "
         "adds `targeted` (none / individual / group) from a 3-way head trained on OLID levels B and C (OTH "
         "folded "
@@ -351,6 +409,8 @@ def render_card(q: dict[str, Any]) -> str:
         "term, or the matched claim.",
         "",
         _thresholds(q),
+        "",
+        _base_rate(q),
         "",
         _bars(q),
         "",
@@ -376,8 +436,10 @@ def render_card(q: dict[str, Any]) -> str:
         "misogynist insults labelled merely offensive; Stormfront: white-supremacist forum sentences), so "
         "one "
         "operating threshold trades them off.",
-        "- LIAR and the COVID-19 infodemic set are close to chance for any text-only model (the infodemic "
-        "test split has 26 rows); they stay in training for coverage of political and social-media claims.",
+        "- The COVID-19 infodemic set is close to chance for any text-only model (its test split has 26 "
+        "rows); it stays in training, at half weight, for coverage of social-media claims. "
+        "Election-procedure "
+        "claims have no labelled dataset; they are matched against the known-claims library instead.",
         "- Bag-of-n-gram models cannot read negation or quotation reliably; counter-speech quoting hate is "
         "the "
         "fast tier's weakest case, which the cascade is meant to soften.",
