@@ -44,13 +44,14 @@ def run(
     versions.verify(settings.models_dir, live_files)  # a damaged live model is refused, not retrained
     with transaction(rt.sessions) as session:
         live = versions.ensure_live_registered(session, rt, ACTOR)
-        used = set(live.report.get("trained_keys", []))
+        # Decisions any registered version (live, shadow or retired) was trained on are not new.
+        used = {k for v in versions.list_versions(session) for k in v.report.get("trained_keys", [])}
         live_name = live.name
     new = [r for r in rows if r.key not in used]
     if not new:
         raise RetrainRefused(
-            f"no new labels: every decision in {labels} was already trained on "
-            f"by the live version {live_name}"
+            f"no new labels: every decision in {labels} was already trained on by a registered "
+            f"model version (live: {live_name}; see `townsquare models versions`)"
         )
     _, recent = retrain.split_recent(new, holdout)
     recent_keys = {r.key for r in recent}
