@@ -22,7 +22,7 @@ from townsquare.detection.training.evaluate import evaluate_cascade, evaluate_fa
 
 Log = Callable[[str], None]
 CLAIMS_VERSION = "1.0"
-TRAINABLE = ("fast", *fit.HEADS, "claims", "semantic", "calibration")
+TRAINABLE = ("fast", *fit.HEADS, "claims", "semantic", "calibration", "thresholds")
 
 
 def train_claims(models_dir: Path, claims_dir: Path, data_dir: Path, sample: int | None, log: Log) -> None:
@@ -70,6 +70,12 @@ def train(
     if unknown:
         raise KeyError(f"unknown model {', '.join(unknown)}; known: {', '.join(TRAINABLE)}")
     heads = [n for n in names if n in fit.HEADS]
+    if names == ["thresholds"]:
+        from townsquare.detection.training import base_rate
+
+        log("validating automatic-action thresholds at the base rate")
+        base_rate.validate(data_dir, models_dir, sample, log)
+        return
     if "fast" in names:
         fit.train(data_dir, models_dir, only=None, sample=sample, log=log, now=now, n_features=n_features)
     elif heads:
@@ -131,6 +137,15 @@ def evaluate(
     if partial:
         assert previous is not None
         fast_part = {k: fast_part.get(k, v) for k, v in previous["fast"].items()}
+        for name, head in fast.fast.heads.items():  # carried-over heads: their current metadata
+            if name in fast_part and name not in (only or []):
+                fast_part[name] = {
+                    **fast_part[name],
+                    "version": head.version,
+                    "threshold": head.threshold,
+                    "auto_threshold": head.auto_threshold,
+                    "auto_thresholds": head.meta.get("auto_thresholds"),
+                }
     quality: dict[str, Any] = {
         "generated": stamp(),
         "manifest": {"files": manifest.files, "versions": manifest.versions, "created": manifest.created},
@@ -164,6 +179,15 @@ def evaluate(
         if partial:
             assert previous is not None
             carried = {k: v for k, v in previous.get("cascade", {}).items() if k not in quality["cascade"]}
+            for name, entry in carried.items():
+                if isinstance(entry, dict) and name in semantic.calibration["heads"]:
+                    h = semantic.head(name)
+                    carried[name] = {
+                        **entry,
+                        "threshold": h["threshold"],
+                        "auto_threshold": h["auto_threshold"],
+                        "auto_thresholds": h.get("auto_thresholds"),
+                    }
             quality["cascade"] = {**carried, **quality["cascade"]}
         cascade = Classifier(models_dir, claims_dir, semantic=semantic)
         quality["hard_cases_cascade"] = hardcases.evaluate_cases(_english(cascade), cases)
