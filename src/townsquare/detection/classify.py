@@ -125,12 +125,12 @@ class Classifier:
             found = [dict((self.fast.heads[name].meta.get("auto_thresholds") or {}).get(name) or {})]
             if self.semantic is not None:
                 found.append(dict((self.semantic.head(name).get("auto_thresholds") or {}).get(name) or {}))
-            values = [f.get("threshold") for f in found]
+            values = [float(f["threshold"]) for f in found if f.get("threshold") is not None]
             bounds = [
-                f.get("precision_lower_bound") for f in found if f.get("precision_lower_bound") is not None
+                float(f["precision_lower_bound"]) for f in found if f.get("precision_lower_bound") is not None
             ]
             out[f"model.{name}"] = {
-                "threshold": max(values) if values and all(v is not None for v in values) else None,
+                "threshold": max(values) if len(values) == len(found) else None,
                 "base_rate": next((f["base_rate"] for f in found if "base_rate" in f), None),
                 "precision_lower_bound": min(bounds) if len(bounds) == len(found) else None,
             }

@@ -44,13 +44,13 @@ def run(
     versions.verify(settings.models_dir, live_files)  # a damaged live model is refused, not retrained
     with transaction(rt.sessions) as session:
         live = versions.ensure_live_registered(session, rt, ACTOR)
-        # Decisions any registered version (live, shadow or retired) was trained on are not new.
-        used = {k for v in versions.list_versions(session) for k in v.report.get("trained_keys", [])}
+        # Decisions a registered version (live, shadow or retired) was trained or measured on are not new.
+        used = {k for v in versions.list_versions(session) for k in v.report.get("seen_keys", [])}
         live_name = live.name
     new = [r for r in rows if r.key not in used]
     if not new:
         raise RetrainRefused(
-            f"no new labels: every decision in {labels} was already trained on by a registered "
+            f"no new labels: every decision in {labels} was already used by a registered "
             f"model version (live: {live_name}; see `townsquare models versions`)"
         )
     _, recent = retrain.split_recent(new, holdout)
@@ -78,7 +78,8 @@ def run(
             "live_version": live_name,
             "trained_rows": len(train_rows),
             "recent_rows": len(recent),
-            "trained_keys": sorted(used | {r.key for r in train_rows}),
+            "trained_keys": sorted(r.key for r in train_rows),
+            "seen_keys": sorted(used | {r.key for r in rows}),
             "summary": {h: e["candidate"]["test_mean_macro_f1"] for h, e in report["heads"].items()},
         }
     )
