@@ -26,6 +26,7 @@ from townsquare.access.roles import (
     BULK_DECIDE,
     CLAIMS_PUBLISH,
     FREEZE_GLOBAL,
+    MODELS_PUBLISH,
     POLICY_PUBLISH,
     ROLES,
     ROLES_GRANT,
@@ -56,6 +57,7 @@ EXECUTOR_MODULES = (
     "townsquare.elections.claims_library",
     "townsquare.campaigns.service",
     "townsquare.transparency.publish",
+    "townsquare.detection.versions",
 )
 _EXECUTORS: dict[str, Executor] = {}
 # kind -> the permission a requester asks with, where it is not the approver's
@@ -63,7 +65,7 @@ _REQUESTER_NEEDS: dict[str, str] = {}
 # The permissions an approval may require of its approver. Break-glass never grants a role carrying one.
 APPROVAL_PERMISSIONS = frozenset(
     {ACTION_BAN, ACTION_REINSTATE, BULK_DECIDE, POLICY_PUBLISH, ROLES_GRANT, FREEZE_GLOBAL, CLAIMS_PUBLISH}
-) | {TRANSPARENCY_PUBLISH}  # issue 14: publishing a transparency report
+) | {TRANSPARENCY_PUBLISH, MODELS_PUBLISH}  # publishing a transparency report or a model version
 _USER_ACTOR = re.compile(r"^(?:user|service):(.+)$")
 
 

@@ -271,3 +271,9 @@ ROLES["admin"] = ALL_PERMISSIONS
 # Runs the service: watches the backlog, workers and metrics, retries dead-lettered messages.
 ROLES["operator"] = frozenset({STREAM_READ, STREAM_MANAGE, OPS_METRICS})
 STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
+
+# Model versions (issue 12): putting a retrained model version live is a two-person approval.
+MODELS_PUBLISH = "models:publish"  # approve someone else's request to put a model version live
+ALL_PERMISSIONS = ALL_PERMISSIONS | frozenset({MODELS_PUBLISH})
+ROLES["policy_publisher"] = ROLES["policy_publisher"] | frozenset({MODELS_PUBLISH})
+ROLES["admin"] = ALL_PERMISSIONS

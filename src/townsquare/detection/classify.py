@@ -113,6 +113,29 @@ class Classifier:
             out[f"model.{name}"] = max(known) if len(known) == len(values) else None
         return out
 
+    def base_rate_thresholds(self) -> dict[str, dict[str, Any]]:
+        """Each model scorer's auto threshold validated at the platform's base rate (issue 12).
+
+        Per scorer: the strictest threshold over the tiers in use, with its `base_rate` and the Wilson
+        95% `precision_lower_bound` (the weakest over the tiers); `threshold` None when any tier has
+        none (the scorer never acts alone). Read from each head's `auto_thresholds` metadata.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for name in SCORERS:
+            found = [dict((self.fast.heads[name].meta.get("auto_thresholds") or {}).get(name) or {})]
+            if self.semantic is not None:
+                found.append(dict((self.semantic.head(name).get("auto_thresholds") or {}).get(name) or {}))
+            values = [float(f["threshold"]) for f in found if f.get("threshold") is not None]
+            bounds = [
+                float(f["precision_lower_bound"]) for f in found if f.get("precision_lower_bound") is not None
+            ]
+            out[f"model.{name}"] = {
+                "threshold": max(values) if len(values) == len(found) else None,
+                "base_rate": next((f["base_rate"] for f in found if "base_rate" in f), None),
+                "precision_lower_bound": min(bounds) if len(bounds) == len(found) else None,
+            }
+        return out
+
     def claim_threshold(self, method: str) -> float:
         """The similarity from which a BM25 or an embedding match counts."""
         if method == "embedding" and self.semantic is not None:
