@@ -79,16 +79,20 @@ CAPACITIES = (0.005, 0.01, 0.02)
 ORDERS = {"prioritised": "priority", "fifo": "fifo"}
 
 
-def variants(semantic: bool) -> dict[str, str]:
+def variants(semantic: bool, fifo: bool = True) -> dict[str, str]:
     """Variant name -> "order[+semantic]": the semantic tier on (as `make demo`) and one prioritised
-    variant with it off for comparison; `--no-semantic` runs the two orders with it off."""
-    if not semantic:
-        return dict(ORDERS)
-    return {
-        "prioritised": "priority+semantic",
-        "fifo": "fifo+semantic",
-        "prioritised_semantic_off": "priority",
-    }
+    variant with it off for comparison; `--no-semantic` runs the two orders with it off; `--no-fifo`
+    leaves the first-in-first-out comparison out."""
+    out = (
+        dict(ORDERS)
+        if not semantic
+        else {
+            "prioritised": "priority+semantic",
+            "fifo": "fifo+semantic",
+            "prioritised_semantic_off": "priority",
+        }
+    )
+    return out if fifo else {k: v for k, v in out.items() if k != "fifo"}
 
 
 TARGET_VIEWS_PREVENTED = 0.70
@@ -129,6 +133,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--profile", action="store_true", help="cProfile the first variant; .pstats next to --out (--jobs 1)")
     add("--keep", action="store_true", help="keep the temporary folder (the databases)")
     add(
+        "--capacities",
+        type=lambda v: tuple(float(x) for x in v.split(",")),
+        default=CAPACITIES,
+        help="review capacities (shares of posts), comma-separated; must include 0.005 and 0.01",
+    )
+    add("--no-fifo", dest="fifo", action="store_false", help="leave the first-in-first-out variants out")
+    add(
         "--no-semantic",
         dest="semantic",
         action="store_false",
@@ -141,6 +152,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             setattr(args, key, base[key])
     if args.posts < 100 or args.accounts < 1 or args.jobs < 1:
         p.error("--posts must be at least 100, --accounts and --jobs at least 1")
+    if not {0.005, 0.01} <= set(args.capacities):
+        p.error("--capacities must include 0.005 and 0.01 (the targets are read there)")
     if args.profile and args.jobs > 1:
         p.error("--profile needs --jobs 1")
     if args.data_dir is None:
@@ -692,14 +705,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started, wall = datetime.now(UTC), time.perf_counter()
     load_start = load_average()
     pools = load_pools(args.data_dir)
-    capacity = {c: round(c * args.posts) for c in CAPACITIES}
+    capacity = {c: round(c * args.posts) for c in args.capacities}
     stream = make_stream(pools, args.posts, args.accounts, max(capacity.values()), args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="townsquare-exposure-"))
     by_capacity: dict[str, Any] = {}
     try:
         token = build_template(workdir / "template", stream, Clock())
         template = workdir / "template" / "townsquare.db"
-        names = variants(args.semantic)
+        names = variants(args.semantic, args.fifo)
         plan = [(c, n, name, order) for c, n in capacity.items() for name, order in names.items()]
         done = _variants(args, plan, workdir, template, stream, token)
         for c, n in capacity.items():
@@ -707,12 +720,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name in names:
                 out, secs = done[(c, name)]
                 entry[name] = figures(stream, out, n, secs, args.posts)
-            entry["reviewed_ratio"] = _ratio(
-                entry["prioritised"]["reviewed_views_prevented"], entry["fifo"]["reviewed_views_prevented"]
-            )
-            entry["views_prevented_ratio"] = _ratio(
-                entry["prioritised"]["views_prevented"], entry["fifo"]["views_prevented"]
-            )
+            if "fifo" in entry:
+                entry["reviewed_ratio"] = _ratio(
+                    entry["prioritised"]["reviewed_views_prevented"],
+                    entry["fifo"]["reviewed_views_prevented"],
+                )
+                entry["views_prevented_ratio"] = _ratio(
+                    entry["prioritised"]["views_prevented"], entry["fifo"]["views_prevented"]
+                )
             by_capacity[str(c)] = entry
     finally:
         if args.keep:
@@ -788,7 +803,7 @@ def build_result(
     half = by_capacity["0.005"]
     met_views = one["prioritised"]["views_prevented"] >= TARGET_VIEWS_PREVENTED
     met_half = half["prioritised"]["views_prevented"] >= TARGET_VIEWS_PREVENTED_HALF
-    ratio = one["reviewed_ratio"]
+    ratio = one.get("reviewed_ratio")
     prec = one["prioritised"]["precision_targets"]
     auto = one["prioritised"]
     return {
@@ -842,7 +857,7 @@ def build_result(
             "orders": ORDERS,
             "models": "text banks and the fast-tier models; semantic tier "
             + ("on (prioritised_semantic_off: off)" if args.semantic else "off"),
-            "variants": variants(args.semantic),
+            "variants": variants(args.semantic, args.fifo),
             "second_review_rate": 0.0,
             "automation_qa_rate": 0.0,
             "simulated_start": START.isoformat().replace("+00:00", "Z"),
@@ -917,7 +932,7 @@ def summary(result: dict[str, Any]) -> str:
             )
             top = {q: v["judged_top50_precision_median"] for q, v in f["queues"].items()}
             lines.append(f"  {'':>8} top-50 precision medians (queues with >= 50 open): {top}")
-        lines.append(f"  {'':>8} reviewed ratio prioritised/fifo: {entry['reviewed_ratio']}")
+        lines.append(f"  {'':>8} reviewed ratio prioritised/fifo: {entry.get('reviewed_ratio')}")
     word = {True: "met", False: "NOT met"}
     lines.append(
         "  targets: " + ", ".join(f"{k} {word[bool(v)]}" for k, v in result["targets"]["met"].items())
