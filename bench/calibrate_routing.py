@@ -35,8 +35,10 @@ from sklearn.isotonic import IsotonicRegression
 
 import ground_truth
 from townsquare.config import PROJECT_ROOT, Settings
+from townsquare.detection.artifacts import read_manifest
 from townsquare.detection.training.datasets import load_task
 from townsquare.flows import detect
+from townsquare.review.likelihood import fingerprint
 from townsquare.runtime import build_runtime
 
 TASKS = ("hate", "abuse", "threat", "misinformation", "scam", "spam")
@@ -138,6 +140,18 @@ def points(iso: IsotonicRegression) -> list[list[float]]:
     return out
 
 
+def write_likelihood(doc: dict[str, Any], path: Path = LIKELIHOOD) -> None:
+    """The likelihood file priority reads, stamped with the fingerprint of the models it scored with."""
+    like = {
+        "base_rate": doc["base_rate"],
+        "source": "bench/calibrate_routing.py (bench/results/routing_calibration.json)",
+        "models": fingerprint(read_manifest(PROJECT_ROOT / "models").files),
+        "semantic": doc["semantic"],
+        "rules": {f"{a}|{s}": v["likelihood"] for a, d in doc["rules"].items() for s, v in d.items()},
+    }
+    path.write_text(json.dumps(like, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Score the validation set, calibrate, write the JSON (and the likelihood file)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -182,12 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     if args.likelihood:
-        like = {
-            "base_rate": args.base_rate,
-            "source": "bench/calibrate_routing.py",
-            "rules": {f"{a}|{s}": v["likelihood"] for a, d in rules.items() for s, v in d.items()},
-        }
-        LIKELIHOOD.write_text(json.dumps(like, indent=1) + "\n", encoding="utf-8")
+        write_likelihood(doc)
     print(json.dumps({k: doc[k] for k in ("texts", "violating_texts", "precision_cut", "at_cut")}, indent=1))
     for area, d in rules.items():
         for scorer, v in d.items():
