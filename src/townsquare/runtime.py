@@ -87,7 +87,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow)
     validated: dict[str, float | None] = {s.name: s.auto_threshold for s in scorers}
     if classifier is not None:
         validated.update(classifier.validated_thresholds())
-    policies = load_policies(settings.policies_dir, validated)
+    automation = classifier.automation_thresholds() if classifier is not None else {}
+    policies = load_policies(settings.policies_dir, validated, automation)
     engine = make_engine(settings.database_url)
     return Runtime(
         settings=settings,

@@ -33,7 +33,7 @@ def test_every_post_carries_each_model_score_with_its_version(models_client: Tes
     hate = _signal(post, "model.hate")
     assert hate is not None
     assert hate["label"] == "flagged"
-    assert any(e.get("kind") == "term" for e in hate["evidence"])
+    assert any(e.get("kind") == "phrase" for e in hate["evidence"])
     assert any(e.get("target") == "religion" for e in hate["evidence"])
     verdict = post["verdicts"][0]
     assert verdict["outcome"] in ("review", "action")

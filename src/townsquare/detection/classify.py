@@ -31,6 +31,18 @@ SCORERS = ("hate", "abuse", "threat", "misinformation", "scam", "spam")
 TARGETED = ("none", "individual", "group")
 
 
+AUTOMATION_PRECISION = 0.95  # Wilson 95% lower bound at the stated base rate
+
+
+def _proven(found: Any) -> float | None:
+    """A base-rate validation's threshold, when it states its base rate and its bound clears 0.95."""
+    if not isinstance(found, dict) or found.get("threshold") is None or found.get("base_rate") is None:
+        return None
+    if float(found.get("precision_lower_bound") or 0.0) < AUTOMATION_PRECISION:
+        return None
+    return float(found["threshold"])
+
+
 @dataclass
 class Score:
     """One scorer's verdict on one text (the contract's per-scorer object)."""
@@ -93,6 +105,24 @@ class Classifier:
             from townsquare.detection.artifacts import ArtifactError
 
             raise ArtifactError(f"models for {', '.join(missing)} are missing from {models_dir}")
+
+    def automation_thresholds(self) -> dict[str, float | None]:
+        """Each model scorer's auto threshold validated at the platform's base rate, for the policies'
+        `auto_threshold: validated` (content actions only); None where any tier in use lacks one.
+
+        Read from the models' metadata (`auto_thresholds.<head>`: `threshold`, `base_rate`,
+        `precision_lower_bound`); only a Wilson 95% lower bound of at least 0.95 at a stated base rate
+        counts. The strictest threshold over the tiers in use wins.
+        """
+        out: dict[str, float | None] = {}
+        for name in SCORERS:
+            found = [(self.fast.heads[name].meta.get("auto_thresholds") or {}).get(name)]
+            if self.semantic is not None:
+                found.append(self.semantic.base_rate_threshold(name))
+            values = [_proven(f) for f in found]
+            known = [v for v in values if v is not None]
+            out[f"model.{name}"] = max(known) if known and len(known) == len(values) else None
+        return out
 
     def validated_thresholds(self) -> dict[str, float | None]:
         """Each model scorer's validated auto threshold (the strictest over the tiers in use).
