@@ -302,3 +302,13 @@ def test_settings_refuse_an_anonymous_caller(rt: Runtime) -> None:
     with https_client(rt) as c:
         assert c.get("/review/settings", headers={"accept": "application/json"}).status_code == 401
         assert c.post("/review/settings", data={"blur_from": "off"}).status_code in (401, 403)
+
+
+def test_odd_query_values_never_break_a_page(ingest: TestClient, rt: Runtime) -> None:
+    pid, _ = _post(ingest, THREAT)
+    c, _ = _session(rt, "maria", "moderator")
+    cid = _case_id(c, pid)
+    odd = "99999999999999999999999999,x,-1"
+    assert c.get(f"/review/cases/{cid}", params={"done": odd, "skipped": odd}).status_code == 200
+    assert c.get("/review/queues/threats", params={"skipped": odd, "page": "0"}).status_code == 422
+    assert c.get("/review/queues/threats", params={"sort": "random"}).status_code == 422

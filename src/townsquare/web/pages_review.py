@@ -63,10 +63,15 @@ def _queue_filter(params: dict[str, str]) -> tuple[worklist.QueueFilter, str]:
         return worklist.QueueFilter(), error_field(exc, "filter")
 
 
+def _row_id(text: str) -> bool:
+    """Whether a query-string value can be a row id (digits that fit a 64-bit integer)."""
+    return text.isdigit() and len(text) <= 18
+
+
 def _skipped(session: Session, rt: Runtime, who: Principal, ids: str) -> list[dict[str, Any]]:
     out = []
     for part in ids.split(",")[:SKIPPED_SHOWN]:
-        case = session.get(service.Case, int(part)) if part.isdigit() else None
+        case = session.get(service.Case, int(part)) if _row_id(part) else None
         if case is not None:
             out.append(
                 {"case_id": case.id, "why": worklist.why_not(session, rt, who, case) or "free again now"}
@@ -123,7 +128,7 @@ def take_next(
 
 
 def _done(session: Session, case_id: str) -> dict[str, Any] | None:
-    case = session.get(service.Case, int(case_id)) if case_id.isdigit() else None
+    case = session.get(service.Case, int(case_id)) if _row_id(case_id) else None
     if case is None or case.decision is None:
         return None
     return {"id": case.id, **case.decision}
