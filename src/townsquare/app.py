@@ -43,7 +43,7 @@ from townsquare.policy.service import sync_versions
 from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
 from townsquare.web import pages_appeals, pages_audit, pages_auth, pages_public, pages_review
-from townsquare.web import pages_workbench
+from townsquare.web.pages_workbench import router as workbench_pages
 from townsquare.web.render import WEB, page
 
 # A NUL in a body: the raw byte, JSON's \u0000 escape (an unescaped backslash), or %00 in a form.
@@ -201,7 +201,7 @@ def create_app(
         pages_auth.router,
         pages_audit.router,
         pages_review.router,
-        pages_workbench.router,
+        workbench_pages,
         pages_public.router,
         pages_appeals.router,
         brandsafety_api.router,
