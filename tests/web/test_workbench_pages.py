@@ -167,6 +167,9 @@ def test_notes_and_escalation_reasons_show_in_the_history(ingest: TestClient, rt
     assert empty.status_code == 422
     assert 'id="note-body" rows="2" maxlength="4000" aria-invalid="true"' in empty.text
     c.post(f"/review/cases/{cid}/notes", data={"csrf_token": token, "body": "author has a history of this"})
+    no_reason = c.post(f"/review/cases/{cid}/escalate", data={"csrf_token": token, "reason": " "})
+    assert no_reason.status_code == 422
+    assert 'id="escalate-reason" maxlength="2000" value=" " aria-invalid="true"' in no_reason.text
     c.post(f"/review/cases/{cid}/escalate", data={"csrf_token": token, "reason": "names a real school"})
     senior, _ = _session(rt, "sam", "senior_moderator")
     page = senior.get(f"/review/cases/{cid}").text
