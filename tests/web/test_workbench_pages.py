@@ -167,6 +167,9 @@ def test_notes_and_escalation_reasons_show_in_the_history(ingest: TestClient, rt
     assert empty.status_code == 422
     assert 'id="note-body" rows="2" maxlength="4000" aria-invalid="true"' in empty.text
     c.post(f"/review/cases/{cid}/notes", data={"csrf_token": token, "body": "author has a history of this"})
+    no_reason = c.post(f"/review/cases/{cid}/escalate", data={"csrf_token": token, "reason": " "})
+    assert no_reason.status_code == 422
+    assert 'id="escalate-reason" maxlength="2000" value=" " aria-invalid="true"' in no_reason.text
     c.post(f"/review/cases/{cid}/escalate", data={"csrf_token": token, "reason": "names a real school"})
     senior, _ = _session(rt, "sam", "senior_moderator")
     page = senior.get(f"/review/cases/{cid}").text
@@ -302,3 +305,13 @@ def test_settings_refuse_an_anonymous_caller(rt: Runtime) -> None:
     with https_client(rt) as c:
         assert c.get("/review/settings", headers={"accept": "application/json"}).status_code == 401
         assert c.post("/review/settings", data={"blur_from": "off"}).status_code in (401, 403)
+
+
+def test_odd_query_values_never_break_a_page(ingest: TestClient, rt: Runtime) -> None:
+    pid, _ = _post(ingest, THREAT)
+    c, _ = _session(rt, "maria", "moderator")
+    cid = _case_id(c, pid)
+    odd = "99999999999999999999999999,x,-1"
+    assert c.get(f"/review/cases/{cid}", params={"done": odd, "skipped": odd}).status_code == 200
+    assert c.get("/review/queues/threats", params={"skipped": odd, "page": "0"}).status_code == 422
+    assert c.get("/review/queues/threats", params={"sort": "random"}).status_code == 422

@@ -126,7 +126,9 @@ def preview(session: Session, rt: Runtime, who: Principal, f: CaseFilter) -> dic
     sample = []
     for c in rows:
         row = case_row(c, now, names)
-        row.update({"author": c.account.handle, "author_id": c.account.platform_id})
+        row.update(
+            {"author": c.account.handle, "author_id": c.account.platform_id, "protected": c.account.protected}
+        )
         sample.append(row)
     return {
         "count": min(count, MAX_CASES),

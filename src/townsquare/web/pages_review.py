@@ -150,6 +150,7 @@ def case_page_response(
         case = service.get_case(session, case_id)
         view = views.case_view(session, rt, case)
         names = timeline.staff_names(session)
+        history = timeline.timeline(session, case, names)
         ctx = base_context(session, rt, who)
         params = request.query_params
         ctx.update(
@@ -163,9 +164,9 @@ def case_page_response(
                 "error": error,
                 "error_field": field,
                 "form": form or {},
-                "timeline": timeline.timeline(session, case, names),
+                "timeline": history,
                 "verdicts": timeline.verdicts(session, case, names),
-                "escalation": _escalation_reason(session, case),
+                "escalation": _escalation_reason(case, history),
                 "done": _done(session, params.get("done", "")),
                 "skipped": _skipped(session, rt, who, params.get("skipped", "")),
                 "skipped_total": params.get("skipped_total", ""),
@@ -174,7 +175,7 @@ def case_page_response(
     return page(request, "review_case.html", status_code=status, **ctx)
 
 
-def _escalation_reason(session: Session, case: service.Case) -> dict[str, Any] | None:
+def _escalation_reason(case: service.Case, history: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Why the case (or the case it came from) was sent up, for the senior who opens it."""
     if case.opened_reason == "reviewers_disagree":
         return {
@@ -182,7 +183,7 @@ def _escalation_reason(session: Session, case: service.Case) -> dict[str, Any] |
             "reason": "the first and the second reviewer disagree",
             "at": iso(case.opened_at),
         }
-    for entry in reversed(timeline.timeline(session, case, {})):
+    for entry in reversed(history):
         if entry["kind"] == "escalated":
             return {"by": entry["by"], "reason": entry["text"], "at": entry["at"]}
     return None
