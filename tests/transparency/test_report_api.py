@@ -272,3 +272,19 @@ def test_no_output_carries_personal_data_or_staff_identity(
         for needle in private:
             assert needle not in text, needle
     assert json.loads(outputs[2])["statements"]
+
+
+def test_statements_over_http_follow_the_cursor_and_refuse_a_forged_one(
+    platform: TestClient, scenario: dict[str, Any], staff: Staff
+) -> None:
+    auditor = staff("aud", ["auditor"])
+    first = auditor.get("/v1/dsa/statements", params={"limit": 2})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert len(body["statements"]) == 2
+    rest = auditor.get("/v1/dsa/statements", params={"since": body["next"]}).json()
+    assert len(rest["statements"]) == 1  # three actions in all
+    assert {s["puid"] for s in body["statements"]}.isdisjoint(s["puid"] for s in rest["statements"])
+    assert_error(auditor.get("/v1/dsa/statements", params={"since": body["next"][:-3] + "xyz"}), 422, "since")
+    assert_error(auditor.get("/v1/dsa/statements", params={"limit": 101}), 422, "limit")
+    assert_error(staff("mod", ["moderator"]).get("/v1/dsa/statements"), 403)
