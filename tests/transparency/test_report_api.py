@@ -12,11 +12,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import Clock
 from tests.content import assert_error
 from tests.fixtures.two_person import events
 from tests.transparency.conftest import HANDLE, SCAM, THREAT, Staff
+from townsquare.db import transaction
 from townsquare.runtime import Runtime
 from townsquare.transparency.templates_dsa import PART_FILES
 
@@ -99,6 +102,10 @@ def test_publishing_takes_two_people_and_the_hash_is_in_the_log(
     again = auditor.post("/v1/reports/transparency/publish", json={**PERIOD, "reason": "again"})
     assert_error(again, 409, "from")
     assert anon.get(f"/transparency/reports/{report_id}/nope.csv").status_code == 404
+    # The database itself refuses to change or delete it.
+    for sql in ("UPDATE tr_published SET sha256 = 'x'", "DELETE FROM tr_published"):
+        with pytest.raises(DBAPIError), transaction(trt.sessions) as session:
+            session.execute(text(sql))
 
 
 def test_part_11_is_prefilled_and_the_operator_edits_it(
@@ -268,9 +275,9 @@ def test_no_output_carries_personal_data_or_staff_identity(
         *scenario["posts"],
         *(a["puid"] for p in posts for a in p["actions"]),
     ]
-    for text in outputs:
+    for output in outputs:
         for needle in private:
-            assert needle not in text, needle
+            assert needle not in output, needle
     assert json.loads(outputs[2])["statements"]
 
 
