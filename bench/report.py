@@ -121,7 +121,7 @@ def generate(db: Path, posts: int) -> dict[str, int]:
         statement, channel, state, outcome, result, excluded_reviewers, created_at, sla_due_at, decided_at)
     SELECT 'ap-' || a.id, 'action', a.id, a.account_id, a.policy,
         CASE WHEN a.automated THEN 'automated' ELSE 'human' END, 'bench', '', 'api', 'decided',
-        {_case_list(["upheld", "overturned", "modified", "upheld"], "a.id / 10")}, '{{}}', '[]', a.created_at,
+        {_case_list(["upheld", "overturned", "modified", "upheld"], "a.id / 200")}, '{{}}', '[]', a.created_at,
         datetime(a.created_at, '+7 days'), datetime(a.created_at, '+' || (2 + a.id % 90) || ' hours')
     FROM actions a WHERE a.id % 200 = 0 AND a.post_id IS NOT NULL;
     """

@@ -12,11 +12,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import Clock
 from tests.content import assert_error
 from tests.fixtures.two_person import events
 from tests.transparency.conftest import HANDLE, SCAM, THREAT, Staff
+from townsquare.db import transaction
 from townsquare.runtime import Runtime
 from townsquare.transparency.templates_dsa import PART_FILES
 
@@ -99,6 +102,10 @@ def test_publishing_takes_two_people_and_the_hash_is_in_the_log(
     again = auditor.post("/v1/reports/transparency/publish", json={**PERIOD, "reason": "again"})
     assert_error(again, 409, "from")
     assert anon.get(f"/transparency/reports/{report_id}/nope.csv").status_code == 404
+    # The database itself refuses to change or delete it.
+    for sql in ("UPDATE tr_published SET sha256 = 'x'", "DELETE FROM tr_published"):
+        with pytest.raises(DBAPIError), transaction(trt.sessions) as session:
+            session.execute(text(sql))
 
 
 def test_part_11_is_prefilled_and_the_operator_edits_it(
@@ -234,6 +241,9 @@ def test_no_output_carries_personal_data_or_staff_identity(
         auditor.get("/v1/reports/transparency", params=PERIOD).text,
         auditor.get("/v1/reports/transparency", params={**PERIOD, "format": "csv"}).content.decode("latin-1"),
         auditor.get("/v1/dsa/statements").text,
+        auditor.get("/v1/reports/health", params=PERIOD).text,
+        auditor.get("/v1/prevalence", params=PERIOD).text,
+        auditor.get("/v1/reports/transparency/texts").text,
         anon.get("/transparency").text,
         anon.get("/transparency/reports/1").text,
         anon.get("/transparency/reports/1/report.json").text,
@@ -268,7 +278,23 @@ def test_no_output_carries_personal_data_or_staff_identity(
         *scenario["posts"],
         *(a["puid"] for p in posts for a in p["actions"]),
     ]
-    for text in outputs:
+    for output in outputs:
         for needle in private:
-            assert needle not in text, needle
+            assert needle not in output, needle
     assert json.loads(outputs[2])["statements"]
+
+
+def test_statements_over_http_follow_the_cursor_and_refuse_a_forged_one(
+    platform: TestClient, scenario: dict[str, Any], staff: Staff
+) -> None:
+    auditor = staff("aud", ["auditor"])
+    first = auditor.get("/v1/dsa/statements", params={"limit": 2})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert len(body["statements"]) == 2
+    rest = auditor.get("/v1/dsa/statements", params={"since": body["next"]}).json()
+    assert len(rest["statements"]) == 1  # three actions in all
+    assert {s["puid"] for s in body["statements"]}.isdisjoint(s["puid"] for s in rest["statements"])
+    assert_error(auditor.get("/v1/dsa/statements", params={"since": body["next"][:-3] + "xyz"}), 422, "since")
+    assert_error(auditor.get("/v1/dsa/statements", params={"limit": 101}), 422, "limit")
+    assert_error(staff("mod", ["moderator"]).get("/v1/dsa/statements"), 403)

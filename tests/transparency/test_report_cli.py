@@ -134,6 +134,10 @@ def test_vlop_rows_stay_blank_unless_the_service_is_a_vlop(
     assert cli("report", "transparency", "--from", "2026-03-01", "--to", "2026-03-05", "--output", str(b),
                "--vlop").exit_code == 0  # fmt: skip
     assert {r[6] for r in _read(a / "Part_9_human_resources.csv")[1:]} == {""}
+    p8 = _read(b / "Part_8_automated_means.csv")
+    solely = [r for r in p8 if r[4].startswith("Number of measures solely")]
+    assert len(solely) == 2 + 24  # total, own initiative, then one row per official language
+    assert next(r for r in solely if r[5] == "en")[6] == "2"  # the automated removals were of English posts
     internal = _row(
         _read(b / "Part_9_human_resources.csv"), "Number of internal moderators employed by the provider"
     )

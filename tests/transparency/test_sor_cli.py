@@ -190,3 +190,23 @@ def test_a_timeout_is_retried_with_growing_waits(
     out = sub.run()
     assert (out.created, out.retries, waits) == (2, 2, [1.0, 2.0])
     assert "ReadTimeout" in out.log[0]
+
+
+def test_prevalence_sample_from_the_cli(cli: Cli, platform: TestClient) -> None:
+    author = account(platform)
+    body = f.post(author, SCAM)
+    assert platform.post("/v1/posts", json=body).status_code == 201
+    items = [{"post": body["platform_id"], "views": 40, "observed_at": "2026-03-02T10:00:00Z"}]
+    assert platform.post("/v1/posts/metrics", json={"items": items}).status_code == 200
+    ok = cli("prevalence", "sample", "--day", "2026-03-02", "--draws", "5")
+    assert ok.exit_code == 0, ok.output
+    assert "drew 5 views" in ok.output
+    again = cli("prevalence", "sample", "--day", "2026-03-02")
+    assert again.exit_code != 0
+    assert "already drawn" in again.output
+    bad = cli("prevalence", "sample", "--day", "2026-13-01")
+    assert bad.exit_code != 0
+    assert "--day" in bad.output
+    none = cli("prevalence", "sample", "--day", "2026-01-01")
+    assert none.exit_code != 0
+    assert "no views were recorded" in none.output

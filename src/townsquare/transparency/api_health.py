@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from townsquare.access.permissions import Principal, require, require_form
 from townsquare.access.roles import CASE_DECIDE, QUEUE_VIEW, TRANSPARENCY_EXPORT, TRANSPARENCY_READ
+from townsquare.api_types import RowId
 from townsquare.content.api import ERRORS, RT
 from townsquare.content.models import Post
 from townsquare.db import transaction
@@ -88,7 +89,7 @@ def label_queue(rt: RT, _: Annotated[Principal, Depends(require(QUEUE_VIEW))]) -
 
 @router.post("/v1/prevalence/samples/{sample_id}/label", responses=ERRORS, summary="Label a sampled post")
 def label_api(
-    sample_id: int, data: LabelRequest, rt: RT, who: Annotated[Principal, Depends(require(CASE_DECIDE))]
+    sample_id: RowId, data: LabelRequest, rt: RT, who: Annotated[Principal, Depends(require(CASE_DECIDE))]
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
         n = prevalence.label(session, rt, sample_id, data.label, who.user_id, who.actor)
@@ -157,7 +158,7 @@ def prevalence_page(
 
 @router.post("/review/prevalence/{sample_id}", include_in_schema=False)
 def label_form(
-    sample_id: int,
+    sample_id: RowId,
     rt: RT,
     who: Annotated[Principal, Depends(require_form(CASE_DECIDE))],
     label: Annotated[str, Form()] = "",

@@ -95,3 +95,27 @@ def submit_dsa(
         f"sent {out.created} statements in {out.batches} batch(es); {out.duplicates} already held "
         f"(puid not unique); {out.retries} retries; cursor at action {out.cursor}"
     )
+
+
+prevalence_app = typer.Typer(help="Prevalence: daily weighted samples of views.", no_args_is_help=True)
+
+
+@prevalence_app.command("sample")
+@clean_errors
+def prevalence_sample(
+    day: str = typer.Option(..., "--day", help="A day that has ended (YYYY-MM-DD, UTC)."),
+    draws: int | None = typer.Option(None, "--draws", min=1, max=20_000, help="Default: the setting."),
+) -> None:
+    """Draw a day's sample of views (weighted by model score) into the labelling queue (run daily)."""
+    from datetime import date
+
+    from townsquare.transparency import prevalence
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        fail("--day is not a date (YYYY-MM-DD)")
+        return
+    with runtime() as rt, transaction(rt.sessions) as session:
+        n = prevalence.draw(session, rt, when, draws or rt.settings.prevalence_daily_samples, "cli:operator")
+    console.print(f"drew {n} views for {when}; label them at /review/prevalence")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from townsquare.access.permissions import public
+from townsquare.api_types import RowId
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import NotFound
@@ -32,7 +33,7 @@ def published_list(request: Request, rt: RT, _: Annotated[None, Depends(public)]
 
 
 @router.get("/transparency/reports/{report_id}", response_class=HTMLResponse)
-def published_page(report_id: int, rt: RT, _: Annotated[None, Depends(public)]) -> HTMLResponse:
+def published_page(report_id: RowId, rt: RT, _: Annotated[None, Depends(public)]) -> HTMLResponse:
     """One published report as a page with charts and links to its files."""
     with transaction(rt.sessions) as session:
         row, rep = publish.load(session, report_id)
@@ -41,7 +42,7 @@ def published_page(report_id: int, rt: RT, _: Annotated[None, Depends(public)]) 
 
 
 @router.get("/transparency/reports/{report_id}/{name}")
-def published_file(report_id: int, name: str, rt: RT, _: Annotated[None, Depends(public)]) -> Response:
+def published_file(report_id: RowId, name: str, rt: RT, _: Annotated[None, Depends(public)]) -> Response:
     """One CSV part, or report.json, of a published report (exactly as published)."""
     with transaction(rt.sessions) as session:
         row, rep = publish.load(session, report_id)

@@ -163,7 +163,9 @@ def appeals_part(
     return _long("Part_7_appeals_and_recidivism.csv", ctx, cell)
 
 
-def automated_part(ctx: dict[str, Any], auto: dict[str, Any]) -> list[list[str]]:
+def automated_part(
+    ctx: dict[str, Any], auto: dict[str, Any], by_language: dict[str, tuple[int, int]]
+) -> list[list[str]]:
     """Part 8: solely automated vs not, and accuracy, precision, recall with the method and 95% intervals."""
     scope_map = {
         "Total number": "total",
@@ -174,8 +176,13 @@ def automated_part(ctx: dict[str, Any], auto: dict[str, Any]) -> list[list[str]]
 
     def cell(section: str, indicator: str, scope: str) -> Cell | None:
         key = scope_map.get(scope)
-        if key is None:  # per-language rows (VLOPs): Townsquare does not split these by language
-            return 0, "Not broken down by language." if indicator.startswith("Number") else ""
+        if key is None:  # per-language rows (VLOPs): by the language of the post acted on
+            solely, not_solely = by_language.get(scope, (0, 0))
+            if indicator.startswith("Number of measures solely"):
+                return solely, "By the language of the post acted on."
+            if indicator.startswith("Number of measures not"):
+                return not_solely, ""
+            return None, "Not estimated per language: the QA sample is not stratified by language."
         figures = auto[key]
         if indicator.startswith("Number of measures solely") or indicator.startswith(
             "Number of notices solely"

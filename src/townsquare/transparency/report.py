@@ -102,7 +102,9 @@ def build(
         "Part_7_appeals_and_recidivism.csv": appeals_part(
             ctx, appeal_rows, repo.appeal_hours(session, start, end), art23_keys(measures)
         ),
-        "Part_8_automated_means.csv": automated_part(ctx, auto),
+        "Part_8_automated_means.csv": automated_part(
+            ctx, auto, repo.measures_by_language(session, start, end)
+        ),
         "Part_9_human_resources.csv": human_resources_part(ctx, total, dict(langs), with_lang),
         "Part_10_AMAR.csv": recipients_part(ctx, averages),
         "Part_11_qualitative.csv": qualitative_part(ctx, texts),

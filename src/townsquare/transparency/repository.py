@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.access.models import RoleGrant, StaffUser
 from townsquare.appeals.models import Appeal
-from townsquare.content.models import Report
+from townsquare.content.models import Post, Report
 from townsquare.enforcement.models import Action
 from townsquare.review.models import Case, CaseDecision, Notification, ReportOutcome
 from townsquare.transparency.models import (
@@ -254,3 +254,15 @@ def reporters_told(session: Session, start: datetime, end: datetime) -> tuple[in
         or 0
     )
     return decided, min(told, decided)
+
+
+def measures_by_language(session: Session, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+    """Per post language (ISO 639-1): (solely automated, not) measures on posts in [start, end)."""
+    lang = func.lower(func.substr(func.coalesce(Post.language, ""), 1, 2))
+    rows = session.execute(
+        select(lang, func.sum(case((Action.automated, 1), else_=0)), func.count())
+        .join(Post, Post.id == Action.post_id)
+        .where(_in(Action.created_at, start, end))
+        .group_by(lang)
+    ).all()
+    return {str(code): (int(auto or 0), int(n) - int(auto or 0)) for code, auto, n in rows}
