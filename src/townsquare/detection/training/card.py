@@ -403,9 +403,8 @@ def render_card(q: dict[str, Any]) -> str:
         "word 1-2 grams plus character 2-5 grams are hashed into 2^20 features (log counts × idf, unit "
         "length). "
         "One logistic regression per scorer; datasets weigh equally unless the head says otherwise (hate: "
-        "the team's two sets ×4, Davidson ×2; misinformation: CONSTRAINT ×2, everyday posts and the "
-        "infodemic "
-        "set ×0.5) and classes are balanced within each; C chosen on validation; Platt calibration on "
+        "the team's two sets ×4, Davidson ×2; misinformation: CONSTRAINT ×2, the infodemic set ×0.5) and "
+        "classes are balanced within each; C chosen on validation; Platt calibration on "
         "validation. The misinformation head is a health-misinformation head: LIAR (political statements "
         "PolitiFact rates false, which no live policy removes) is no longer in its data.",
         "- **hate** adds `target` from an identity-term lexicon (`detection/identity_terms.yaml`); **abuse** "

@@ -70,17 +70,16 @@ HEADS: dict[str, HeadSpec] = {
         HeadSpec("abuse", "abuse"),
         HeadSpec("targeted", "targeted", cs=(0.5, 2.0, 8.0)),
         HeadSpec("threat", "threat"),
-        # Health misinformation: CONSTRAINT (the bar's set) counts double; everyday posts and the 26-row
-        # infodemic test set half, so that neither sets the threshold for the news-claim sets.
+        # Health misinformation: CONSTRAINT (the bar's set) counts double and the 26-row infodemic set
+        # half. Everyday posts keep full weight: at half weight the head flagged 9.5% of them (issue 12).
         HeadSpec(
             "misinformation",
             "misinformation",
-            version="1.1",
+            version="1.2",
             cs=(32.0, 128.0),
             tol=1e-4,
             weights={
                 "constraint-covid19-fakenews": 2.0,
-                "olid-not-offensive": 0.5,
                 "covid19-infodemic-en": 0.5,
             },
         ),
