@@ -14,6 +14,7 @@ from townsquare.detection.classify import Classifier
 from townsquare.detection.fast import FastTier
 from townsquare.detection.training import pipeline
 from townsquare.detection.training.card import card_fast_rows
+from townsquare.detection.training.fit import HEADS
 
 SAMPLE = 40
 BUCKETS = 2**16  # a smaller hashed space keeps the sample runs fast; the committed models use 2^20
@@ -40,7 +41,7 @@ def test_training_writes_every_artifact_with_its_checksum(tiny: Path) -> None:
         assert sha256_file(tiny / name) == digest
     assert set(m.versions) == heads | {"claims"}
     tier = FastTier(tiny)
-    assert tier.heads["hate"].version == f"1.0+{m.files['fast/hate.npz'][:12]}"
+    assert tier.heads["hate"].version == f"{HEADS['hate'].version}+{m.files['fast/hate.npz'][:12]}"
     probs = tier.score(["you are all vermin", "lovely weather"])
     assert probs["hate"].shape == (2,)
     assert probs["targeted"].shape == (2, 3)
