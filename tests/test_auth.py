@@ -66,6 +66,10 @@ def test_self_service_routes_need_only_a_login(rt: Runtime) -> None:
         ("GET", "/totp"),
         ("POST", "/totp"),
         ("POST", "/totp/confirm"),
+        # One's own API tokens as a page (issue 13).
+        ("GET", "/tokens"),
+        ("POST", "/tokens"),
+        ("POST", "/tokens/{token_id}/revoke"),
     }
 
 
