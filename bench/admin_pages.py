@@ -25,7 +25,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bench_common import latency_summary_ms, machine, percentile
-from townsquare import events
 from townsquare.access import breakglass, freeze, service, staff
 from townsquare.access.roles import permissions_of
 from townsquare.app import create_app
@@ -34,6 +33,7 @@ from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.content.accounts import create_account
 from townsquare.content.schemas import AccountCreate
 from townsquare.db import transaction
+from townsquare.eventlog import events
 from townsquare.review.models import Case
 from townsquare.runtime import Runtime, build_runtime
 

@@ -1,7 +1,9 @@
 """Fuzz every operation in the OpenAPI document with a token of every role: no request may cause a 500.
 
 schemathesis generates requests from the app's own /openapi.json, read when the test runs (so routes
-added later are covered without editing this file), and sends them in-process over ASGI. Per role and
+added later are covered without editing this file), and sends them in-process over ASGI. The HTML
+pages and their form posts, left out of the published document, are put into it for the run
+(`every_route_documented`), so the workbench's forms are fuzzed like the JSON API. Per role and
 operation it sends a few schema-conforming (positive) and schema-violating (negative) examples, then,
 where the path names things, a few positive examples aimed at things that exist: ids, usernames and
 other path values harvested from earlier 2xx responses (random ids mostly meet a 404). Generation is
@@ -16,7 +18,8 @@ import os
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -378,10 +383,61 @@ def models_rt(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     runtime.dispose()
 
 
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route and included router below `routes`."""
+    for route in routes:
+        yield route
+        if hasattr(route, "original_router"):
+            yield route.original_router
+            yield from _routes(route.original_router.routes)
+
+
+@contextmanager
+def every_route_documented(app: FastAPI) -> Iterator[None]:
+    """Put the routes left out of the OpenAPI document (HTML pages, form posts) into it, then restore.
+
+    The routers are module-level objects shared by every app in the process, hence the restore.
+    """
+    hidden = [
+        r for r in _routes(app.router.routes) if hasattr(r, "include_in_schema") and not r.include_in_schema
+    ]
+
+    def flip(value: bool) -> None:
+        for r in hidden:
+            r.include_in_schema = value
+        # FastAPI caches each included route's effective settings until a router says it changed.
+        for r in [app.router, *_routes(app.router.routes)]:
+            getattr(r, "_mark_routes_changed", lambda: None)()
+        app.openapi_schema = None
+
+    flip(True)
+    try:
+        yield
+    finally:
+        flip(False)
+
+
+def test_every_route_documented_covers_the_form_routes(rt: Runtime) -> None:
+    app = create_app(runtime=rt, keep_chain=False)
+    published = set(app.openapi()["paths"])
+    with every_route_documented(app):
+        fuzzed = set(app.openapi()["paths"])
+    assert set(app.openapi()["paths"]) == published  # restored
+    api_routes = {r.path for r in _routes(app.router.routes) if isinstance(r, APIRoute)}
+    assert fuzzed == api_routes
+    assert {"/review/cases/{case_id}/decide", "/review/cases/{case_id}/escalate", "/login"} <= fuzzed
+    assert not {"/review/cases/{case_id}/decide", "/login"} & published
+
+
 def test_no_operation_returns_a_server_error_for_any_role(models_rt: Runtime) -> None:
-    rt = models_rt
+    app = create_app(runtime=models_rt, keep_chain=False)
+    with every_route_documented(app):
+        _fuzz_every_operation(models_rt, app)
+
+
+def _fuzz_every_operation(rt: Runtime, app: FastAPI) -> None:
     started = time.perf_counter()
-    recorder = CrashRecorder(create_app(runtime=rt, keep_chain=False))
+    recorder = CrashRecorder(app)
     schema = schemathesis.openapi.from_asgi("/openapi.json", recorder)
     loaded = list(schema.get_all_operations())
     invalid = [str(r.err()) for r in loaded if isinstance(r, Err)]

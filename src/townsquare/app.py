@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -15,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from townsquare import __version__, audit_api
+from townsquare import __version__
 from townsquare.access import (
     api_approvals,
     api_auth,
@@ -27,9 +25,9 @@ from townsquare.access import (
 )
 from townsquare.access.permissions import public
 from townsquare.appeals import api as appeals_api
+from townsquare.bodycheck import bad_field
 from townsquare.brandsafety import api as brandsafety_api
 from townsquare.brandsafety import pages as brandsafety_pages
-from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
 from townsquare.content import api as content_api
 from townsquare.council import api as council_api
@@ -37,6 +35,8 @@ from townsquare.db import transaction
 from townsquare.detection import api as detection_api
 from townsquare.enforcement import api as enforcement_api
 from townsquare.errors import NulInBody, error_body, install_error_handlers
+from townsquare.eventlog import api as audit_api
+from townsquare.eventlog.chain import ChainKeeper
 from townsquare.notify import WebhookSender
 from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
@@ -52,54 +52,15 @@ from townsquare.web import (
     pages_home,
     pages_public,
     pages_review,
+    pages_workbench,
 )
 from townsquare.web.render import WEB
-
-# A NUL in a body: the raw byte, JSON's \u0000 escape (an unescaped backslash), or %00 in a form.
-_NUL_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-_FORM = b"application/x-www-form-urlencoded"
-
-
-def _find_nul(value: Any, path: tuple[str, ...]) -> str | None:
-    """The dotted path of the first string (or key) holding a NUL, as validation errors name fields."""
-    if isinstance(value, str):
-        return (".".join(path) or "body") if "\x00" in value else None
-    items: Iterable[tuple[Any, Any]] = ()
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            return ".".join((*path, key.replace("\x00", ""))) or "body"
-        found = _find_nul(item, (*path, str(key)))
-        if found:
-            return found
-    return None
-
-
-def nul_field(body: bytes, content_type: bytes) -> str | None:
-    """The field of a JSON or form body that holds a NUL character, if any (cheap when none does).
-
-    A raw NUL byte cannot appear in valid JSON, so the JSON parser's own error answers that case.
-    """
-    if content_type.startswith(_FORM):
-        if b"%00" not in body and b"\x00" not in body:
-            return None
-        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return next((k.replace("\x00", "") or "body" for k, v in pairs if "\x00" in k + v), None)
-    if not _NUL_JSON.search(body):
-        return None
-    try:
-        return _find_nul(json.loads(body), ())
-    except ValueError:
-        return None  # not JSON: the route's parser refuses it with its own clear error
 
 
 class BodyLimit:
     """Refuse bodies over the limit with 413 (by Content-Length or while streaming), and bodies holding
-    a NUL character with 422: no Townsquare field may hold one, and PostgreSQL cannot store one in text
-    (it would surface as a 500 in whichever route stored or looked up the value)."""
+    a NUL character, a lone surrogate or too deep a nesting with 422 naming the field (see bodycheck):
+    each would otherwise surface as a 500 in whichever route stored or looked up the value."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -127,9 +88,9 @@ class BodyLimit:
                 raise _TooLarge()
             seen.append(chunk)
             if not message.get("more_body", False):
-                field = nul_field(b"".join(seen), content_type)
-                if field is not None:
-                    raise NulInBody(field)
+                found = bad_field(b"".join(seen), content_type, scope.get("path", ""))
+                if found is not None:
+                    raise NulInBody(*found)
             return message
 
         try:
@@ -210,6 +171,7 @@ def create_app(
         pages_auth.router,
         pages_audit.router,
         pages_review.router,
+        pages_workbench.router,
         pages_public.router,
         pages_appeals.router,
         brandsafety_api.router,
@@ -223,12 +185,30 @@ def create_app(
     from townsquare.campaigns import pages as campaigns_pages
     from townsquare.elections import api as elections_api
     from townsquare.elections import pages as elections_pages
+    from townsquare.stream import api as stream_api  # issue 15
+    from townsquare.stream import ops as stream_ops
+    from townsquare.stream import pages as stream_pages
 
     for router in (
+        stream_api.router,
+        stream_ops.router,
+        stream_pages.router,
         elections_api.router,
         elections_pages.router,
         campaigns_api.router,
         campaigns_pages.router,
+    ):
+        app.include_router(router)
+    from townsquare.transparency import api as transparency_api  # issue 14
+    from townsquare.transparency import api_health as transparency_health
+    from townsquare.transparency import api_records as transparency_records
+    from townsquare.transparency import pages as transparency_pages
+
+    for router in (
+        transparency_api.router,
+        transparency_records.router,
+        transparency_pages.router,
+        transparency_health.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,11 +13,15 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
+from townsquare.errors import Conflict
+
 K = TypeVar("K")
+T = TypeVar("T")
 V = TypeVar("V")
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids fall back to Integer there.
@@ -54,12 +59,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur.close()
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600), if it does not exist yet.
+
+    It holds TOTP secrets and per-account keys; SQLite would create it with the umask (often 0644).
+    Its -wal and -shm files take the database file's mode.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL pragmas and its parent folder is created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            _create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -83,6 +102,27 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def idempotent(factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 10) -> T:
+    """Run `work` in its own transaction; when a concurrent writer stored the same key first (a unique
+    violation at flush or commit), roll back and run it again.
+
+    Two clients sending the same new id at once both see no row and both insert; the database keeps
+    one. The loser's rerun finds the winner's row and answers as a repeat does (the first result, or
+    a conflict when its body differs), instead of a 500 that says nothing was stored. Every collision
+    means another writer committed, so among n concurrent writers each needs at most n attempts.
+    """
+    for attempt in range(attempts):
+        try:
+            with transaction(factory) as session:
+                return work(session)
+        except IntegrityError as exc:
+            if attempt == attempts - 1:
+                raise Conflict(
+                    "a concurrent request wrote the same record; send it again", {"field": "body"}
+                ) from exc
+    raise AssertionError("unreachable")
 
 
 def loaded(session: Session, model: type[Any], ident: Any) -> Any | None:

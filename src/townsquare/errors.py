@@ -11,11 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class NulInBody(StarletteHTTPException):
-    """A request body field holds a NUL character (raised while the body streams in; answered 422)."""
+    """A request body field holds what no field may (a NUL character, a lone surrogate, too deep a
+    nesting); raised while the body streams in and answered 422."""
 
-    def __init__(self, field: str) -> None:
+    def __init__(self, field: str, message: str = "contains a NUL character (U+0000)") -> None:
         super().__init__(422, f"invalid input: {field}")
-        self.fields = [{"field": field, "message": "contains a NUL character (U+0000)"}]
+        self.fields = [{"field": field, "message": message}]
 
 
 class TownsquareError(Exception):
@@ -120,8 +121,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, NulInBody):
             return JSONResponse(error_body("invalid", str(exc.detail), exc.fields), status_code=422)
-        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
-            # FastAPI answers 400 when a JSON body is not UTF-8; to clients it is malformed JSON (422).
+        if exc.status_code == 400 and (
+            isinstance(exc.__cause__, ValueError | RecursionError)
+            or exc.detail == "There was an error parsing the body"
+        ):
+            # FastAPI answers 400 when a JSON body is not UTF-8 (or nests past the parser's recursion
+            # limit); to clients it is malformed JSON (422).
             detail = [{"field": "body", "message": "the body is not valid UTF-8 JSON"}]
             return JSONResponse(error_body("invalid", "invalid input: body", detail), status_code=422)
         names = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

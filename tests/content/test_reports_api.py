@@ -108,10 +108,17 @@ def test_reports_do_not_lift_a_benign_post(client: TestClient, author: str) -> N
     assert len(client.get(f"/v1/posts/{pid}").json()["verdicts"]) == 1
 
 
-def test_duplicate_report_id_is_409(client: TestClient, author: str) -> None:
+def test_a_report_sent_again_gets_its_first_result_and_a_different_one_409(
+    client: TestClient, author: str
+) -> None:
     pid = _post(client, author)
     data = f.report(pid)
-    assert client.post("/v1/reports", json=data).status_code == 201
+    first = client.post("/v1/reports", json=data)
+    assert first.status_code == 201
 
-    assert_error(client.post("/v1/reports", json=data), 409, "platform_id")
+    again = client.post("/v1/reports", json=data)
+    assert again.status_code == 200, again.text
+    assert again.json()["report_id"] == first.json()["report_id"]
+    assert again.json()["created"] is False
+    assert_error(client.post("/v1/reports", json={**data, "reason": "other"}), 409, "platform_id")
     assert client.get(f"/v1/posts/{pid}").json()["report_count"] == 1

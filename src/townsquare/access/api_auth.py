@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from townsquare.access import login, login_guard, ratelimit, staff
 from townsquare.access.models import StaffUser
 from townsquare.access.permissions import SESSION_COOKIE, Principal, public, signed_in
+from townsquare.api_types import RowId
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import Conflict
-from townsquare.events import iso
+from townsquare.eventlog.events import iso
 from townsquare.runtime import Runtime
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -199,7 +200,7 @@ def list_tokens(rt: RT, who: Me) -> list[dict[str, Any]]:
 @router.delete(
     "/tokens/{token_id}", responses=AUTH_ERRORS, summary="Revoke a token (own, or any with users:manage)"
 )
-def revoke_token(token_id: int, request: Request, rt: RT, who: Me) -> dict[str, Any]:
+def revoke_token(token_id: RowId, request: Request, rt: RT, who: Me) -> dict[str, Any]:
     ratelimit.check(request, f"tokens:{who.username}")
     with transaction(rt.sessions) as session:
         return staff.revoke_token_by_id(session, rt, who, token_id)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.alerts import raise_alert
 from townsquare.access.approvals import APPROVAL_PERMISSIONS
 from townsquare.access.models import RoleGrant, StaffUser
@@ -33,6 +32,7 @@ from townsquare.access.roles import (
 )
 from townsquare.access.service import Principal, active_grants, grant_role, user_by_name
 from townsquare.errors import Conflict, Forbidden, Invalid
+from townsquare.eventlog import events
 
 # Powers break-glass never hands out: they decide approvals, make or empower people, or freeze them.
 WITHHELD = APPROVAL_PERMISSIONS | {ROLES_GRANT, BREAKGLASS_GRANT, USERS_MANAGE, FREEZE_USER, FREEZE_GLOBAL}

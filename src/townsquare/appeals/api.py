@@ -15,8 +15,8 @@ from townsquare.api_types import RowId
 from townsquare.appeals import reinstatement, service
 from townsquare.appeals.models import Appeal, ReinstatementApplication
 from townsquare.content.api import ERRORS, RT
-from townsquare.db import transaction
-from townsquare.policy.service import refresh_states
+from townsquare.db import idempotent, transaction
+from townsquare.pipeline.refresh import refresh_states
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
 Filer = Annotated[Principal, Depends(require(APPEALS_FILE))]
@@ -26,8 +26,12 @@ Reinstater = Annotated[Principal, Depends(require(ACTION_REINSTATE))]
 
 @router.post("/appeals", status_code=201, responses=ERRORS, summary="File an appeal for a platform user")
 def file_appeal(data: service.AppealIn, rt: RT, _: Filer) -> dict[str, Any]:
-    with transaction(rt.sessions) as session:
-        return service.view(service.file_appeal(session, rt, rt.appeal_rules, data, "api"), rt.now())
+    return idempotent(
+        rt.sessions,
+        lambda session: service.view(
+            service.file_appeal(session, rt, rt.appeal_rules, data, "api"), rt.now()
+        ),
+    )
 
 
 @router.get("/appeals", responses=ERRORS, summary="Appeals by state, oldest due first")

@@ -20,7 +20,12 @@ class Appeal(Base):
     was rejected (the post was left up)."""
 
     __tablename__ = "appeals"
-    __table_args__ = (Index("ix_appeals_state", "state"),)
+    __table_args__ = (
+        Index("ix_appeals_state", "state"),
+        # One appeal per appellant and decision: two concurrent filings cannot both be stored.
+        Index("uq_appeals_action_account", "action_id", "account_id", unique=True),
+        Index("uq_appeals_report_account", "report_id", "account_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)

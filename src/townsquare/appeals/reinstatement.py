@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import Approval
 from townsquare.access.protect import is_protected
 from townsquare.access.roles import ACTION_REINSTATE
@@ -30,6 +29,7 @@ from townsquare.content.models import Account
 from townsquare.enforcement import human
 from townsquare.enforcement.models import Action
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.notify import notify
 from townsquare.runtime import Runtime
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import Approval, StaffUser
 from townsquare.access.roles import APPEALS_DECIDE
 from townsquare.access.service import Principal
@@ -26,6 +25,7 @@ from townsquare.enforcement import human
 from townsquare.enforcement.models import Action
 from townsquare.enforcement.schemas import HumanAction
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.notify import notify
 from townsquare.review.models import Case, CaseDecision, ReportOutcome
 from townsquare.runtime import Runtime

@@ -18,12 +18,13 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from townsquare.access.service import Principal
+from townsquare.api_types import as_utc
 from townsquare.brandsafety import repository as repo
 from townsquare.brandsafety import service
 from townsquare.brandsafety import taxonomy as tx
@@ -76,8 +77,10 @@ def parse_range(since: str, until: str) -> tuple[datetime, datetime]:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             raise Invalid(f"{name} is not an ISO 8601 date or time", {"field": name}) from None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+        try:
+            value = as_utc(value)
+        except ValueError as exc:
+            raise Invalid(f"{name} is {exc}", {"field": name}) from None
         out.append(value)
     if out[1] <= out[0]:
         raise Invalid("until must be after since", {"field": "until"})

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from townsquare.api_types import as_utc
 from townsquare.brandsafety import taxonomy as tx
 
 MAX_KEYWORDS = 2000
@@ -105,7 +106,7 @@ class ImpressionIn(_Strict):
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
             raise ValueError("served_at needs a time zone (e.g. 2026-03-02T12:00:00Z)")
-        return v
+        return as_utc(v)
 
 
 class ImpressionBatch(_Strict):

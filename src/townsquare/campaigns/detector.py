@@ -45,6 +45,14 @@ _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)  # its permutations are reused: b
 BURST_KINDS = ("link", "tag", "reply")
 
 
+def _back(now: datetime, seconds: float) -> datetime:
+    """`now` less `seconds`, or the earliest time there is (a post may be dated year 1)."""
+    try:
+        return now - timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=now.tzinfo)
+
+
 @dataclass(frozen=True)
 class Config:
     """The detector's windows and thresholds (documented in the module docstring)."""
@@ -234,13 +242,13 @@ class Detector:
     # --- pruning -----------------------------------------------------------------------------------
     def prune(self, now: datetime) -> None:
         """Forget texts, keys, posts and links older than their horizons (oldest first: amortised O(1))."""
-        text_cut = now - timedelta(seconds=self.cfg.text_horizon_s)
+        text_cut = _back(now, self.cfg.text_horizon_s)
         while self.inserted and self.inserted[0][0] < text_cut:
             _, post = self.inserted.popleft()
             self.lsh.remove(post)
             self.text_cluster.pop(post, None)
             self.signatures.pop(post, None)
-        key_cut = now - timedelta(seconds=max(self.cfg.burst_s, self.cfg.window_s, self.cfg.text_window_s))
+        key_cut = _back(now, max(self.cfg.burst_s, self.cfg.window_s, self.cfg.text_window_s))
         while self.key_log and self.key_log[0][0] < key_cut:
             _, key = self.key_log.popleft()
             queue = self.recent.get(key)
@@ -248,14 +256,14 @@ class Detector:
                 queue.popleft()
             if queue is not None and not queue:
                 del self.recent[key]
-        cut = now - timedelta(seconds=self.cfg.horizon_s)
+        cut = _back(now, self.cfg.horizon_s)
         while self.edge_log and self.edge_log[0][0] < cut:
             _, pair = self.edge_log.popleft()
             edge = self.edges.get(pair)
             if edge is not None and (edge.last is None or edge.last < cut):
                 del self.edges[pair]
                 self.strong.discard(pair)
-        post_cut = now - timedelta(seconds=max(self.cfg.text_horizon_s, self.cfg.burst_s))
+        post_cut = _back(now, max(self.cfg.text_horizon_s, self.cfg.burst_s))
         while self.post_log and self.post_log[0][0] < post_cut:
             _, post = self.post_log.popleft()
             self.by_post.pop(post, None)
@@ -334,7 +342,7 @@ class Detector:
     def _bursts(
         self, now: datetime
     ) -> Iterable[tuple[set[Hashable], set[Hashable], set[str], dict[str, object]]]:
-        since = now - timedelta(seconds=self.cfg.burst_s)
+        since = _back(now, self.cfg.burst_s)
         fresh = timedelta(days=self.cfg.fresh_days)
         touched, self.touched = self.touched, set()
         for key in touched:

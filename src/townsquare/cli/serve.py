@@ -10,23 +10,24 @@ import typer
 import uvicorn
 from rich.panel import Panel
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
-from townsquare import chain
 from townsquare.access.bootstrap import DemoLogin, demo_users, service_token
 from townsquare.app import create_app
 from townsquare.cli.common import clean_errors, console
 from townsquare.cli.db import upgrade
 from townsquare.cli.ingest import print_summary
-from townsquare.config import PROJECT_ROOT, get_settings
+from townsquare.config import Settings, get_settings
 from townsquare.content import bulk
 from townsquare.content.models import Post
 from townsquare.db import transaction
 from townsquare.demo.build import build_demo
+from townsquare.eventlog import chain
 from townsquare.logging_setup import configure_logging
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime
 
-LOGINS_FILE = PROJECT_ROOT / "var" / "demo_logins.txt"
+LOGINS_NAME = "demo_logins.txt"
 LOG_LEVEL = typer.Option(
     "warning",
     help="Log level (debug, info, warning, error); info adds the access log, without query strings.",
@@ -37,12 +38,26 @@ def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (it holds credentials)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
 
 
-def demo_credentials(rt: Runtime, logins_file: Path = LOGINS_FILE) -> tuple[list[DemoLogin], str]:
+def logins_path(settings: Settings) -> Path:
+    """Where the demo logins go: beside the SQLite database, else beside the signing key's folder.
+
+    Never the project's var/ whatever the configuration: two demos with their own state paths must
+    not overwrite each other's logins.
+    """
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / LOGINS_NAME
+    return settings.signing_key_path.resolve().parent.parent / LOGINS_NAME
+
+
+def demo_credentials(rt: Runtime, logins_file: Path | None = None) -> tuple[list[DemoLogin], str]:
     """One demo user per role (passwords reset each start) and a platform service token."""
+    logins_file = logins_file or logins_path(rt.settings)
     with transaction(rt.sessions) as session:
         logins = demo_users(session, rt)
         token = service_token(session, rt, "demo-platform", days=30)
@@ -62,7 +77,7 @@ def _banner(
         f"OpenAPI: {url}/openapi.json   Database: {rt.settings.database_url}",
     ]
     if logins:
-        lines.append("Demo logins (role, username, password), also in var/demo_logins.txt:")
+        lines.append(f"Demo logins (role, username, password), also in {logins_path(rt.settings)}:")
         lines += [f"  {d.role:20} {d.username:28} {d.password}" for d in logins]
     if token:
         lines.append(f"Platform service token (ingest API): {token}")

@@ -9,10 +9,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from townsquare.content import accounts, reports, service
+from townsquare.content import accounts
 from townsquare.content.schemas import AccountCreate, MetricItem, MetricsBatch, ReportCreate
 from townsquare.db import transaction
 from townsquare.errors import TownsquareError
+from townsquare.pipeline import changes, ingest, reports
 from townsquare.runtime import Runtime
 
 KINDS = ("account", "post", "metrics", "report")
@@ -58,7 +59,7 @@ def _accounts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, 
 
 def _posts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
     with transaction(rt.sessions) as session:
-        result = service.ingest_batch(session, rt, [raw for _, raw in items], actor)
+        result = ingest.ingest_batch(session, rt, [raw for _, raw in items], actor)
     for (line, _), item in zip(items, result.results, strict=True):
         if item.status == "rejected":
             out.reject("post", f"line {line}", str((item.error or {}).get("detail")))
@@ -81,7 +82,7 @@ def _metrics(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, o
     if not good:
         return
     with transaction(rt.sessions) as session:
-        result = service.record_metrics(session, rt, MetricsBatch(items=[m for _, m in good]), actor)
+        result = changes.record_metrics(session, rt, MetricsBatch(items=[m for _, m in good]), actor)
     out.created["metrics"] += result["stored"]
     for bad in result["rejected"]:
         out.reject("metrics", f"line {good[bad['index']][0]}", bad["message"])

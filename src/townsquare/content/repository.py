@@ -68,6 +68,17 @@ def report_by_pid(session: Session, pid: str) -> Report | None:
     return session.scalar(select(Report).where(Report.platform_id == pid))
 
 
+def subject_of(session: Session, subject_type: str, subject_id: int) -> str | None:
+    """The platform id of a report's subject (a post or an account) by its row id."""
+    model = Post if subject_type == "post" else Account
+    return session.scalar(select(model.platform_id).where(model.id == subject_id))
+
+
+def account_pid(session: Session, account_id: int) -> str | None:
+    """An account's platform id by its row id."""
+    return session.scalar(select(Account.platform_id).where(Account.id == account_id))
+
+
 def latest_verdict(session: Session, post_id: int) -> Verdict | None:
     """The most recent live verdict on a post."""
     return session.scalar(

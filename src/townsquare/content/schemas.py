@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
-from townsquare.api_types import Count
+from townsquare.api_types import Count, Timestamp
 from townsquare.taxonomy import REPORT_REASONS
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -34,14 +34,9 @@ def _no_surrogates(value: str) -> str:
     return value
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 PlatformId = Annotated[str, Field(pattern=_PLATFORM_ID, description="The platform's own id.")]
 Text = Annotated[str, AfterValidator(_clean_text)]
 SafeStr = Annotated[str, AfterValidator(_no_surrogates)]
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
 Language = Annotated[
     str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", description="BCP 47 code, e.g. en")
 ]

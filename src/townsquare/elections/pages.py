@@ -86,7 +86,7 @@ def add_claim(
             post_ids=[
                 n
                 for p in post_ids.split(",")[:200]
-                if p.strip().isdigit() and 0 < (n := int(p)) <= MAX_ROW_ID
+                if p.strip().isascii() and p.strip().isdigit() and 0 < (n := int(p)) <= MAX_ROW_ID
             ],
         )
         with transaction(rt.sessions) as session:

@@ -6,11 +6,13 @@ source that is not an https URL is refused the same way everywhere, naming the f
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from townsquare.api_types import Timestamp
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 MAX_WINDOW_DAYS = 180
@@ -146,7 +148,7 @@ class RaceCall(_Strict):
 
     winner: Name
     source_url: HttpsUrl
-    called_at: datetime | None = None
+    called_at: Timestamp | None = None
     reason: str = Field(default="", max_length=2_000)
 
 

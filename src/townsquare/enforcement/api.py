@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.orm import Session
 
 from townsquare.access.approvals import approval_view
 from townsquare.access.models import Approval
@@ -22,7 +23,7 @@ from townsquare.api_types import PENDING, RowId
 from townsquare.appeals.links import appeal_url
 from townsquare.content.api import ERRORS, RT
 from townsquare.content.views import action_by_id, action_view
-from townsquare.db import transaction
+from townsquare.db import idempotent, transaction
 from townsquare.enforcement import human
 from townsquare.enforcement.models import Action
 from townsquare.enforcement.notice import APPEAL_MONTHS, render_notice
@@ -47,10 +48,13 @@ def create_action(
 ) -> Any:
     # The route admits anyone who may apply the lowest rung; each rung needs its own permission.
     who.need(ACTION_PERMISSION[data.action])
-    with transaction(rt.sessions) as session:
+
+    def work(session: Session) -> Any:
         out = human.act(session, rt, who, data)
         session.flush()
         return _answer(out)
+
+    return idempotent(rt.sessions, work)
 
 
 @router.post(

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import Approval, StaffUser
 from townsquare.access.protect import check_actor_may_act
 from townsquare.access.roles import CASE_DECIDE
@@ -26,11 +25,14 @@ from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.enforcement.schemas import HumanAction
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.review import quality, reports
 from townsquare.review.intake import refresh_priority
 from townsquare.review.models import OPEN_STATES, Case, CaseDecision
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import ACCOUNT_ACTIONS
+
+MAX_REASON = 2_000  # characters in a reason written to the event log
 
 
 class DecisionIn(BaseModel):
@@ -159,6 +161,8 @@ def escalate(session: Session, rt: Runtime, who: Principal, case_id: int, reason
     """Send a case to senior review with a reason (anyone who works the queues may)."""
     if not reason.strip():
         raise Invalid("say why the case needs senior review", {"field": "reason"})
+    if len(reason) > MAX_REASON:  # the API's limit, for every door (the form posts raw text)
+        raise Invalid(f"reason is longer than {MAX_REASON} characters", {"field": "reason"})
     case = get_case(session, case_id)
     if case.state == "decided":
         raise Conflict(f"case {case.id} is already decided", {"field": "case_id"})

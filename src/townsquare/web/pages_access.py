@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from townsquare import events
 from townsquare.access import approvals, breakglass, freeze
 from townsquare.access.api_approvals import Rejection
 from townsquare.access.api_approvals import _decide as decide_approval
@@ -26,6 +25,7 @@ from townsquare.api_types import RowId
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import TownsquareError
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 from townsquare.web.pages_admin import _message, _status
 from townsquare.web.render import csrf_token, error_field, page

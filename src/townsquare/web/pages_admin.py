@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from townsquare import events
 from townsquare.access import ratelimit, staff
 from townsquare.access.api_auth import TokenCreate
 from townsquare.access.api_users import USERNAME as USERNAME_PATTERN
@@ -25,6 +24,7 @@ from townsquare.access.service import active_freezes, active_grants, user_by_nam
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import TownsquareError
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 from townsquare.web.render import csrf_token, error_field, page
 

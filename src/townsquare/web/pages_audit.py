@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from townsquare import audit_query as aq
 from townsquare.access import insider
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import AUDIT_EXPORT, AUDIT_READ
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import Invalid
+from townsquare.eventlog import query as aq
 from townsquare.web.render import csrf_token, page
 from townsquare.web.verify_job import job_for
 

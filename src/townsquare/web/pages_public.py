@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from townsquare.access.permissions import public
 from townsquare.appeals import links, reinstatement
@@ -22,7 +23,7 @@ from townsquare.appeals import service as appeals
 from townsquare.content.api import ERRORS, RT
 from townsquare.content.models import Post, Report
 from townsquare.council import service as council
-from townsquare.db import transaction
+from townsquare.db import idempotent, transaction
 from townsquare.enforcement.models import Action
 from townsquare.errors import NotFound, TownsquareError
 from townsquare.runtime import Runtime
@@ -147,9 +148,12 @@ def appeal_submit(
             account=claim["account"],
             statement=statement.strip(),
         )
-        with transaction(rt.sessions) as session:
+
+        def work(session: Session) -> dict[str, str]:
             appeal = appeals.file_appeal(session, rt, rt.appeal_rules, data, "link")
-            done = {"public_id": appeal.public_id, "sla_due_at": appeal.sla_due_at.date().isoformat()}
+            return {"public_id": appeal.public_id, "sla_due_at": appeal.sla_due_at.date().isoformat()}
+
+        done = idempotent(rt.sessions, work)  # a double submit is a 409 on the form, not a 500
     except ValidationError:
         return _appeal_page(
             request, rt, token, 422, claim=claim, decision=decision, statement=statement,

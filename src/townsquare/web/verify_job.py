@@ -9,10 +9,10 @@ import threading
 import time
 from typing import Any
 
-from townsquare import audit_query as aq
-from townsquare.audit import VerifyResult
 from townsquare.db import transaction
-from townsquare.events import head
+from townsquare.eventlog import query as aq
+from townsquare.eventlog.audit import VerifyResult
+from townsquare.eventlog.events import head
 from townsquare.runtime import Runtime
 
 log = logging.getLogger(__name__)
