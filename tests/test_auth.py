@@ -46,6 +46,11 @@ def test_only_landing_health_login_and_the_published_appeal_pages_are_public(rt:
         ("GET", "/public/reinstatements"),
         ("GET", "/v1/public/reinstatements"),
         ("GET", "/v1/public/council"),
+        # The published transparency reports (issue 14) and the readiness probe (issue 15).
+        ("GET", "/transparency"),
+        ("GET", "/transparency/reports/{report_id}"),
+        ("GET", "/transparency/reports/{report_id}/{name}"),
+        ("GET", "/readyz"),
     }
 
 
@@ -66,6 +71,12 @@ def test_self_service_routes_need_only_a_login(rt: Runtime) -> None:
         ("GET", "/totp"),
         ("POST", "/totp"),
         ("POST", "/totp/confirm"),
+        # One's own wellbeing settings and API tokens as pages (issue 13).
+        ("GET", "/review/settings"),
+        ("POST", "/review/settings"),
+        ("GET", "/tokens"),
+        ("POST", "/tokens"),
+        ("POST", "/tokens/{token_id}/revoke"),
     }
 
 

@@ -93,6 +93,8 @@ def _world(rt: Runtime, ingest: TestClient) -> dict[str, Any]:
         )
     case_id = ingest.get("/v1/queues/threats/cases").json()
     return {
+        "author": scam_author["platform_id"],
+        "post": body["platform_id"],
         "appeal": appeal["id"],
         "link": link,
         "referral": referral["id"],
@@ -142,6 +144,12 @@ def test_every_page_has_no_serious_accessibility_violation(
         "/approvals",
         f"/approvals/{w['approval']}",
         "/brand-safety/report",
+        f"/review/accounts/{w['author']}",
+        f"/review/posts/{w['post']}",
+        "/review/settings",
+        "/review/prevalence",
+        "/transparency",
+        "/transparency/health",
         "/no/such/page",
     ]
     for url in pages:

@@ -200,3 +200,26 @@ def test_a_person_makes_and_revokes_their_own_token(rt: Runtime) -> None:
         token_id = int(re.search(r'id="revoke-(\d+)"', made.text).group(1))  # type: ignore[union-attr]
         gone = c.post(f"/tokens/{token_id}/revoke", data={"csrf_token": token})
         assert f"Token {token_id} revoked." in gone.text
+
+
+def test_an_admin_revokes_a_persons_token_from_their_page_and_no_one_else_can(rt: Runtime) -> None:
+    person(rt, "ada", ("admin",))
+    person(rt, "kim", ("moderator",))
+    person(rt, "max", ("moderator",))
+    with https_client(rt) as c:
+        token = _in(c, "kim")
+        c.post("/tokens", data={"csrf_token": token, "name": "kims-script"})
+    with https_client(rt) as c:
+        token = _in(c, "max")
+        theirs = c.post("/tokens/1/revoke", data={"csrf_token": token})
+        assert theirs.status_code == 403
+        assert "only your own tokens" in theirs.text
+    with https_client(rt) as c:
+        token = _in(c, "ada")
+        page = c.get("/admin/users/kim")
+        assert "kims-script" in page.text
+        done = c.post("/tokens/1/revoke", data={"csrf_token": token, "back": "/admin/users/kim"})
+        assert str(done.url).endswith("/admin/users/kim?done=revoked&n=1")
+        assert "Token 1 revoked." in done.text
+        odd = c.post("/tokens/1/revoke", data={"csrf_token": token, "back": "https://evil.example/"})
+        assert str(odd.url).startswith("https://testserver/tokens")

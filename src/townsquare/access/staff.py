@@ -36,14 +36,16 @@ def create_person(
     return user, password
 
 
-def user_row(session: Session, user: StaffUser, now: datetime) -> dict[str, Any]:
-    """A user as the API and CLI show it (never a hash or a secret)."""
+def user_row(
+    session: Session, user: StaffUser, now: datetime, roles: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """A user as the API and CLI show it (never a hash or a secret); `roles` when already read."""
     return {
         "username": user.username,
         "display_name": user.display_name,
         "kind": user.kind,
         "status": user.status,
-        "roles": sorted(service.active_roles(session, user.id, now)),
+        "roles": sorted(roles if roles is not None else service.active_roles(session, user.id, now)),
         "failed_logins": user.failed_logins or 0,  # in a row; logins slow down, accounts never lock
         "must_change_password": user.must_change_password,
         "totp_enabled": totp_enabled(user),
@@ -54,10 +56,19 @@ def user_row(session: Session, user: StaffUser, now: datetime) -> dict[str, Any]
 
 
 def list_users(session: Session, rt: Runtime) -> list[dict[str, Any]]:
-    """Every staff user, by username."""
+    """Every staff user, by username (the roles of all in one query)."""
     now = rt.now()
+    held: dict[int, set[str]] = {}
+    grants = session.execute(
+        select(RoleGrant.user_id, RoleGrant.role)
+        .where(RoleGrant.revoked_at.is_(None))
+        .where((RoleGrant.expires_at.is_(None)) | (RoleGrant.expires_at > now))
+    )
+    for user_id, role in grants:
+        held.setdefault(user_id, set()).add(role)
     return [
-        user_row(session, u, now) for u in session.scalars(select(StaffUser).order_by(StaffUser.username))
+        user_row(session, u, now, frozenset(held.get(u.id, ())))
+        for u in session.scalars(select(StaffUser).order_by(StaffUser.username))
     ]
 
 

@@ -6,6 +6,7 @@ admin stays) are the API's own. A failed form comes back with every field as ent
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from townsquare.access import ratelimit, staff
 from townsquare.access.api_auth import TokenCreate
+from townsquare.access.api_users import USERNAME as USERNAME_PATTERN
 from townsquare.access.api_users import Disable, RoleGrantIn, UserCreate
 from townsquare.access.freeze import freeze_view
 from townsquare.access.permissions import Principal, require, require_form, signed_in, signed_in_form
@@ -27,6 +29,7 @@ from townsquare.runtime import Runtime
 from townsquare.web.render import csrf_token, error_field, page
 
 router = APIRouter(include_in_schema=False)
+USERNAME = re.compile(USERNAME_PATTERN)
 Text = Annotated[str, Form(max_length=2_000)]
 Short = Annotated[str, Form(max_length=128)]
 
@@ -126,6 +129,7 @@ def _user_page(
             csrf_token=csrf_token(session, who),
             user=staff.user_row(session, user, now),
             grants=grants,
+            tokens=staff.own_tokens(session, rt, user.id) if who.has(USERS_MANAGE) else [],
             # Freezes in force on this person by name (role and global freezes are on the freezes page).
             freezes=[
                 freeze_view(rt, f)
@@ -273,13 +277,19 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
 def revoke_token(
-    request: Request, token_id: int, rt: RT, who: Annotated[Principal, Depends(signed_in_form())]
+    request: Request,
+    token_id: int,
+    rt: RT,
+    who: Annotated[Principal, Depends(signed_in_form())],
+    back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Revoke one's own token (or anyone's, with users:manage)."""
+    """Revoke one's own token (or anyone's, with users:manage: from that person's page)."""
     try:
         ratelimit.check(request, f"tokens:{who.username}")
         with transaction(rt.sessions) as session:
             staff.revoke_token_by_id(session, rt, who, token_id)
     except TownsquareError as exc:
         return _tokens_page(request, rt, who, status=exc.status, error=exc.message, field="revoke")
-    return RedirectResponse(f"/tokens?done=revoked&n={token_id}", status_code=303)
+    page_of_user = back.startswith("/admin/users/") and USERNAME.match(back.removeprefix("/admin/users/"))
+    target = back if page_of_user else "/tokens"
+    return RedirectResponse(f"{target}?done=revoked&n={token_id}", status_code=303)
