@@ -60,9 +60,11 @@ def test_key_files_are_created_0600(tmp_path: Path, open_umask: int) -> None:
     assert (_mode(link), _mode(signing)) == (0o600, 0o600)
 
 
-@pytest.mark.skipif(BACKEND != "sqlite", reason="the logins go beside the SQLite file")
-def test_demo_logins_are_written_beside_the_configured_database(rt: Runtime, settings: Settings) -> None:
-    expected = Path(settings.database_url.removeprefix("sqlite:///")).parent / "demo_logins.txt"
+def test_demo_logins_are_written_beside_the_configured_state(rt: Runtime, settings: Settings) -> None:
+    if BACKEND == "sqlite":  # beside the database file
+        expected = Path(settings.database_url.removeprefix("sqlite:///")).resolve().parent / "demo_logins.txt"
+    else:  # beside the key folder
+        expected = settings.signing_key_path.resolve().parent.parent / "demo_logins.txt"
 
     demo_credentials(rt)
 
