@@ -103,7 +103,8 @@ def _metrics(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, o
     batch = MetricsBatch(items=[m for _, m in good])
     result = idempotent(rt.sessions, lambda session: service.record_metrics(session, rt, batch, actor))
     out.created["metrics"] += result["stored"]
-    out.duplicates["metrics"] += result["repeated"]
+    if result["repeated"]:
+        out.duplicates["metrics"] += result["repeated"]
     for bad in result["rejected"]:
         out.reject("metrics", f"line {good[bad['index']][0]}", bad["message"])
 
