@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# `make demo` installs only what serving needs (no torch/transformers/onnx: those are the training extra).
+SERVE_STAMP := $(VENV)/.serving-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TOWNSQUARE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -18,13 +20,19 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,semantic]'
-	@rm -f $(VENV)/.installed-*; touch $@
+	$(PY) -m pip install --quiet -e '.[dev,semantic,training]'
+	@rm -f $(VENV)/.installed-*; touch $@ $(SERVE_STAMP)
 
-demo: $(STAMP)  ## migrate, load demo data, start the service on embedded SQLite
+$(SERVE_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[semantic]'
+	@rm -f $(VENV)/.serving-*; touch $@
+
+demo: $(SERVE_STAMP)  ## migrate, load demo data, start the service on embedded SQLite
 	$(VENV)/bin/townsquare demo --host $(HOST) --port $(PORT)
 
-serve: $(STAMP)  ## start the service on the configured database
+serve: $(SERVE_STAMP)  ## start the service on the configured database
 	$(VENV)/bin/townsquare db upgrade
 	$(VENV)/bin/townsquare serve --host $(HOST) --port $(PORT)
 
@@ -54,12 +62,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix src tests bench migrations scripts
 
 bench: $(STAMP)  ## throughput and latency; JSON under bench/results/
+	$(PY) bench/scale.py  # stream workers on PostgreSQL + Redis beside SQLite inline (needs both)
 	$(PY) bench/ingest.py
 	$(PY) bench/ingest.py --models fast --out bench/results/ingest-models.json
 	$(PY) bench/detection.py
 	$(PY) bench/ban_evasion.py
 	$(PY) bench/brand_safety.py
 	$(PY) bench/council.py
+	$(PY) bench/workbench.py
 	$(PY) bench/exposure.py --jobs 2  # the longest: six replays of a 50,000-post day
 
 clean:

@@ -38,12 +38,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench_common import Record, chunks, load_average, load_corpus, machine, timed
-from townsquare import audit_reconcile, chain
 from townsquare.cli.db import upgrade
 from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.content import bulk
 from townsquare.db import transaction
-from townsquare.events import Checkpoint, EventBatch
+from townsquare.eventlog import chain
+from townsquare.eventlog import reconcile as audit_reconcile
+from townsquare.eventlog.events import Checkpoint, EventBatch
 from townsquare.runtime import Runtime, build_runtime
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "audit_chain.json"

@@ -43,10 +43,10 @@ from townsquare.brandsafety.schemas import AdvertiserCreate, ProfileCreate
 from townsquare.cli.db import upgrade
 from townsquare.config import Settings
 from townsquare.content import accounts as account_service
-from townsquare.content import service as content_service
 from townsquare.content.schemas import AccountCreate
 from townsquare.db import transaction
 from townsquare.detection.normalize import normalize, tokens
+from townsquare.pipeline import ingest
 from townsquare.runtime import Runtime
 
 OUT = Path(__file__).parent / "results" / "brand_safety.json"
@@ -85,7 +85,7 @@ def _ingest(rt: Runtime, posts: list[Record], size: int) -> tuple[float, float]:
     start, cpu = time.perf_counter(), time.process_time()
     for batch in chunks(posts, size):
         with transaction(rt.sessions) as session:
-            content_service.ingest_batch(session, rt, batch, ACTOR)
+            ingest.ingest_batch(session, rt, batch, ACTOR)
     return time.perf_counter() - start, time.process_time() - cpu
 
 

@@ -4,10 +4,10 @@
 A labelled stream built from the datasets' test splits (5 % violating) is replayed over 24 simulated hours
 through the real pipeline, in-process, on a fresh SQLite database per variant:
 
-* every simulated minute, the posts created in it are ingested as one batch (`content.service.ingest_batch`:
+* every simulated minute, the posts created in it are ingested as one batch (`pipeline.ingest.ingest_batch`:
   scored by the text banks and the fast models, decided, enforced; uncertain posts open review cases);
 * every 15 simulated minutes, the current cumulative views of every post with an open case are sent
-  (`content.service.record_metrics`), which re-prioritises those cases (nothing from the future);
+  (`pipeline.changes.record_metrics`), which re-prioritises those cases (nothing from the future);
 * at a fixed review capacity (a share of post volume, spread evenly over the day), a simulated senior
   moderator takes the next case (`review.service.next_case`, by priority or first-in-first-out) and decides
   it 60 s later (`review.service.decide`), following the dataset label except on 5 % of decisions.
@@ -45,17 +45,19 @@ import numpy as np
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+import exposure_metrics as em
+import ground_truth
 from bench_common import load_average, machine
 from townsquare.access import service as access
 from townsquare.cli.db import upgrade
 from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.content import accounts as account_service
-from townsquare.content import service as content_service
 from townsquare.content.models import Post
 from townsquare.content.schemas import AccountCreate, MetricsBatch, PostCreate
 from townsquare.db import transaction
 from townsquare.detection.training.datasets import load_task
 from townsquare.errors import TownsquareError
+from townsquare.pipeline import changes, ingest
 from townsquare.policy.models import Verdict
 from townsquare.policy.service import sync_versions
 from townsquare.review import service as review
@@ -75,7 +77,27 @@ FOLLOWERS_MEDIAN, FOLLOWERS_SIGMA = 200.0, 2.0
 REVIEWER_ERROR = 0.05
 CAPACITIES = (0.005, 0.01, 0.02)
 ORDERS = {"prioritised": "priority", "fifo": "fifo"}
+
+
+def variants(semantic: bool, fifo: bool = True) -> dict[str, str]:
+    """Variant name -> "order[+semantic]": the semantic tier on (as `make demo`) and one prioritised
+    variant with it off for comparison; `--no-semantic` runs the two orders with it off; `--no-fifo`
+    leaves the first-in-first-out comparison out."""
+    out = (
+        dict(ORDERS)
+        if not semantic
+        else {
+            "prioritised": "priority+semantic",
+            "fifo": "fifo+semantic",
+            "prioritised_semantic_off": "priority",
+        }
+    )
+    return out if fifo else {k: v for k, v in out.items() if k != "fifo"}
+
+
 TARGET_VIEWS_PREVENTED = 0.70
+TARGET_VIEWS_PREVENTED_HALF = 0.55  # at 0.5 % capacity
+TARGET_WRONGFUL_AUTOMATED = 0.02  # of automated actions
 TARGET_REVIEWED_RATIO = 1.5
 DEFAULTS = {"posts": 50_000, "accounts": 3_000, "seed": 20261121}
 QUICK = {"posts": 1_000, "accounts": 100}
@@ -110,6 +132,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--jobs", "-j", type=int, default=1, help="variants run at once, each in its own process (default 1)")
     add("--profile", action="store_true", help="cProfile the first variant; .pstats next to --out (--jobs 1)")
     add("--keep", action="store_true", help="keep the temporary folder (the databases)")
+    add(
+        "--capacities",
+        type=lambda v: tuple(float(x) for x in v.split(",")),
+        default=CAPACITIES,
+        help="review capacities (shares of posts), comma-separated; must include 0.005 and 0.01",
+    )
+    add("--no-fifo", dest="fifo", action="store_false", help="leave the first-in-first-out variants out")
+    add(
+        "--no-semantic",
+        dest="semantic",
+        action="store_false",
+        help="semantic tier off in every variant (default: on, plus one prioritised variant with it off)",
+    )
     args = p.parse_args(argv)
     base = {**DEFAULTS, **(QUICK if args.quick else {})}
     for key in DEFAULTS:
@@ -117,6 +152,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             setattr(args, key, base[key])
     if args.posts < 100 or args.accounts < 1 or args.jobs < 1:
         p.error("--posts must be at least 100, --accounts and --jobs at least 1")
+    if not {0.005, 0.01} <= set(args.capacities):
+        p.error("--capacities must include 0.005 and 0.01 (the targets are read there)")
     if args.profile and args.jobs > 1:
         p.error("--profile needs --jobs 1")
     if args.data_dir is None:
@@ -130,13 +167,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 @dataclass
 class Pools:
-    """Distinct test-split texts, violating and not, and how they were resolved."""
+    """Distinct test-split texts, violating and not under the policy-matched ground truth, and how they
+    were resolved; `old_violating` holds the texts the old any-label definition counted violating."""
 
     violating: list[str]
     benign: list[str]
     test_rows: int
-    conflicting: int  # test texts labelled 1 by one task or split and 0 by another: counted as violating
+    conflicting: int  # test texts labelled 1 by one task or split and 0 by another (old: violating)
     unusable: int  # texts the ingest API would refuse (empty, too long, NUL)
+    old_violating: set[str] = field(default_factory=set)
+    policies: dict[str, frozenset[str]] = field(default_factory=dict)  # violating text -> areas
+    ground_truth: dict[str, Any] = field(default_factory=dict)  # how the new definition resolved them
 
 
 def _usable(text: str) -> bool:
@@ -148,11 +189,11 @@ def _usable(text: str) -> bool:
 
 
 def load_pools(data_dir: Path) -> Pools:
-    """The distinct texts of every task's test split, labelled by every split of every task.
+    """The distinct texts of every task's test split, labelled by the policy-matched ground truth.
 
-    A text is violating when any task labels it 1 in any split: the tasks overlap (Davidson's tweets are
-    in the hate task, where an offensive tweet is 0, and in the abuse task, where it is 1), so a 0 in one
-    task's test split is not a verdict that the text breaks no policy.
+    New definition (`bench/ground_truth.yaml`): a text is violating when its datasets' labels map to a
+    live policy, benign when they map to none; ambiguous, contested and unmapped texts are left out.
+    Old definition, kept for comparison: violating when any task labels it 1 in any split.
     """
     labels: dict[str, set[int]] = {}
     test: set[str] = set()
@@ -166,12 +207,36 @@ def load_pools(data_dir: Path) -> Pools:
             test.add(row.text)
             rows += 1
     usable = {t: labels[t] for t in test if _usable(t)}
+    truth = ground_truth.build(data_dir)
+    policies: dict[str, frozenset[str]] = {}
+    benign: list[str] = []
+    left_out: Counter[str] = Counter()
+    for t in sorted(usable):
+        found = truth.policies(t)
+        if found is None:
+            left_out["contested" if truth.contested(t) else "ambiguous_or_unmapped"] += 1
+        elif found:
+            policies[t] = found
+        else:
+            benign.append(t)
+    by_policy = Counter(a for areas in policies.values() for a in areas)
     return Pools(
-        violating=sorted(t for t, v in usable.items() if 1 in v),
-        benign=sorted(t for t, v in usable.items() if v == {0}),
+        violating=sorted(policies),
+        benign=benign,
         test_rows=rows,
         conflicting=sum(1 for v in usable.values() if len(v) > 1),
         unusable=len(test) - len(usable),
+        old_violating={t for t, v in usable.items() if 1 in v},
+        policies=policies,
+        ground_truth={
+            "mapping": "bench/ground_truth.yaml",
+            "violating_texts": len(policies),
+            "benign_texts": len(benign),
+            "left_out": dict(sorted(left_out.items())),
+            "violating_texts_by_policy": dict(sorted(by_policy.items())),
+            "old_violating_now_benign": sum(1 for t in benign if t in usable and 1 in usable[t]),
+            "old_benign_now_violating": sum(1 for t in policies if usable[t] == {0}),
+        },
     )
 
 
@@ -186,6 +251,7 @@ class Stream:
     author: np.ndarray  # index into followers
     followers: np.ndarray
     errors: np.ndarray  # bool per decision index: the reviewer decides the opposite of the label
+    old_violating: np.ndarray  # bool: violating under the old any-label definition
 
 
 def make_stream(pools: Pools, n: int, n_accounts: int, max_decisions: int, seed: int) -> Stream:
@@ -201,7 +267,8 @@ def make_stream(pools: Pools, n: int, n_accounts: int, max_decisions: int, seed:
     author = rng.integers(n_accounts, size=n)
     followers = np.floor(rng.lognormal(math.log(FOLLOWERS_MEDIAN), FOLLOWERS_SIGMA, n_accounts)).astype(int)
     errors = np.random.default_rng([seed, 1]).random(max_decisions) < REVIEWER_ERROR
-    return Stream(created, violating, texts, views, author, followers, errors)
+    old = np.fromiter((t in pools.old_violating for t in texts), dtype=bool, count=n)
+    return Stream(created, violating, texts, views, author, followers, errors, old)
 
 
 def views_by_age(total: np.ndarray, age_s: np.ndarray) -> np.ndarray:
@@ -241,14 +308,14 @@ class Clock:
         self.now = START + timedelta(seconds=seconds)
 
 
-def settings_for(folder: Path) -> Settings:
-    """Fast-tier models on, semantic tier off, no second reviews and no automation samples."""
+def settings_for(folder: Path, semantic: bool = False) -> Settings:
+    """Fast-tier models on, the semantic tier as asked, no second reviews and no automation samples."""
     return Settings(
         database_url=f"sqlite:///{folder / 'townsquare.db'}",
         signing_key_path=folder / "keys" / "checkpoint.ed25519",
         checkpoint_log_path=folder / "keys" / "checkpoints.jsonl",
         models_enabled=True,
-        semantic=False,
+        semantic=semantic,
         second_review_rate=0.0,
         automation_qa_rate=0.0,
     )
@@ -318,6 +385,8 @@ class Outcome:
     open_at_end: int = 0
     snapshots: int = 0
     time_s: Counter[str] = field(default_factory=Counter)
+    case_labels: list[tuple[str, int]] = field(default_factory=list)  # (kind, label post) per case
+    queue_samples: list[tuple[int, dict[str, tuple[int, list[int]]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -358,6 +427,8 @@ class Replay:
         events += [
             (float(METRICS_EVERY_S * j), 1, "metrics", j) for j in range(1, DAY_S // METRICS_EVERY_S + 1)
         ]
+        # Hourly, after that moment's batch, snapshot, take and decision: each queue's top 50.
+        events += [(3600.0 * h, 4, "sample", h) for h in range(1, DAY_S // 3600 + 1)]
         if self.n_decisions:
             spacing = DAY_S / self.n_decisions
             for k in range(self.n_decisions):
@@ -373,6 +444,7 @@ class Replay:
             "metrics": lambda _: self.metrics(),
             "take": self.take,
             "decide": self.decide,
+            "sample": self.sample,
         }
         for at, _, kind, arg in self.schedule():
             self.clock.at(at)
@@ -399,7 +471,7 @@ class Replay:
             for i in range(lo, hi)
         ]
         with transaction(self.rt.sessions) as session:
-            result = content_service.ingest_batch(session, self.rt, items, ACTOR)
+            result = ingest.ingest_batch(session, self.rt, items, ACTOR)
         if result.created != hi - lo:
             raise RuntimeError(f"batch at {self.clock.now}: {result.created} of {hi - lo} created")
         now_s = (self.clock.now - START).total_seconds()
@@ -435,10 +507,13 @@ class Replay:
                     {"post": p, "views": v, "observed_at": observed}
                     for p, v in zip(ids[lo : lo + 10_000], views[lo : lo + 10_000].tolist(), strict=True)
                 ]
-                content_service.record_metrics(
-                    session, self.rt, MetricsBatch.model_validate({"items": items}), ACTOR
-                )
+                changes.record_metrics(session, self.rt, MetricsBatch.model_validate({"items": items}), ACTOR)
             self.out.snapshots += len(ids)
+
+    def sample(self, hour: int) -> None:
+        """Each queue's open cases and the label posts of its top 50, in the reviewer's order."""
+        with transaction(self.rt.sessions) as session:
+            self.out.queue_samples.append((hour, em.sample_queues(session, _index)))
 
     def _who(self, session: Any) -> access.Principal:
         who = access.principal_for_token(session, self.token, self.clock.now)
@@ -519,6 +594,7 @@ class Replay:
             self.out.reviewed[[_index(p) for p in reviewed]] = True
             rows = session.execute(select(Case.kind, func.count()).group_by(Case.kind)).all()
             self.out.cases_by_kind = {kind: int(n) for kind, n in sorted(rows)}
+            self.out.case_labels = em.label_posts(session, _index)
             self.out.open_at_end = int(
                 session.scalar(select(func.count()).select_from(Case).where(Case.state.in_(OPEN_STATES))) or 0
             )
@@ -530,12 +606,13 @@ def run_variant(
     """A fresh copy of the template database, a runtime on it, the replay; the outcome and wall time."""
     folder = workdir / name
     clock = Clock()
-    settings = settings_for(folder)
+    base, _, tier = order.partition("+")
+    settings = settings_for(folder, semantic=tier == "semantic")
     copy_database(template, folder / "townsquare.db")
     start = time.perf_counter()
     rt = build_runtime(settings, clock=clock)
     try:
-        out = Replay(rt, clock, stream, token, decisions, order).run()
+        out = Replay(rt, clock, stream, token, decisions, base).run()
     finally:
         rt.dispose()
     return out, time.perf_counter() - start
@@ -548,40 +625,69 @@ def _share(num: float, den: float) -> float:
     return round(float(num / den), 6) if den > 0 else 0.0
 
 
-def figures(stream: Stream, out: Outcome, capacity_decisions: int, wall_s: float) -> dict[str, Any]:
-    """One variant's figures (see bench/README.md)."""
+def headline(stream: Stream, out: Outcome, viol: np.ndarray) -> dict[str, Any]:
+    """The figures that depend on which posts count as violating (`viol`: one definition's labels)."""
     s = stream
     removed = ~np.isnan(out.removed_at)
     age = np.where(removed, out.removed_at - s.created_s, 0.0)
     prevented = np.where(removed, remaining_views(s.views, age), 0.0)
-    viol, reviewed = s.violating, s.violating & out.reviewed
+    reviewed = viol & out.reviewed
+    queues = em.queue_precision(out.queue_samples, viol)
     return {
         "views_prevented": _share(prevented[viol].sum(), s.views[viol].sum()),
         "reviewed_views_prevented": _share(prevented[reviewed].sum(), s.views[reviewed].sum()),
         "automated_views_prevented": _share(prevented[viol & out.auto_removed].sum(), s.views[viol].sum()),
         # The most review could prevent: violating views on posts that ever had a review case.
         "violating_views_with_case": _share(s.views[reviewed].sum(), s.views[viol].sum()),
+        **em.case_precision(out.case_labels, viol),
+        "queues": queues,
+        "violating_share": _share(viol.sum(), len(viol)),
+        "violating_posts": int(viol.sum()),
+        "violating_reviewed": int(reviewed.sum()),
+        "violating_removed": int((removed & viol).sum()),
+        "violating_views": round(float(s.views[viol].sum()), 1),
+        "wrongful_automated": int((out.auto_removed & ~viol).sum()),
+        "wrongful_human": int((out.human_removed & ~viol).sum()),
+    }
+
+
+def figures(
+    stream: Stream, out: Outcome, capacity_decisions: int, wall_s: float, posts: int
+) -> dict[str, Any]:
+    """One variant's figures under the policy-matched definition, and the headline ones under the old
+    any-label definition of the same posts (see bench/README.md)."""
+    new = headline(stream, out, stream.violating)
+    old = headline(stream, out, stream.old_violating)
+    del old["queues"]
+    old["queues_top50_median"] = {
+        q: v["top50_precision_median"]
+        for q, v in em.queue_precision(out.queue_samples, stream.old_violating).items()
+    }
+    cases_opened = sum(out.cases_by_kind.values())
+    automated = sum(out.automated.values())
+    return {
+        **new,
         "capacity": capacity_decisions,
         "decisions": out.decisions,
         "decisions_by_kind": dict(sorted(out.decisions_by_kind.items())),
         "idle_slots": out.idle_slots,
         "decision_errors": out.decision_errors,
-        "cases_opened": sum(out.cases_by_kind.values()),
+        "cases_opened": cases_opened,
+        "cases_opened_share": _share(cases_opened, posts),
         "cases_by_kind": out.cases_by_kind,
         "cases_open_at_end": out.open_at_end,
         "ingest_outcomes": dict(sorted(out.ingest_outcomes.items())),
-        "automated_actions": sum(out.automated.values()),
+        "automated_actions": automated,
         "automated_by_action": dict(sorted(out.automated.items())),
         "automated_removals": int(out.auto_removed.sum()),
-        "wrongful_automated": int((out.auto_removed & ~viol).sum()),
         "wrongful_automated_any_action": out.wrongful_automated_any,
+        "wrongful_automated_share": _share(out.wrongful_automated_any, automated),
         "human_removals": int(out.human_removed.sum()),
-        "wrongful_human": out.wrongful_human,
         "violating_missed_by_reviewer": out.missed_human,
-        "violating_posts": int(viol.sum()),
-        "violating_reviewed": int(reviewed.sum()),
-        "violating_removed": int((removed & viol).sum()),
-        "violating_views": round(float(s.views[viol].sum()), 1),
+        "precision_targets": em.precision_targets(
+            posts, cases_opened, new["violating_views_with_case"], new["queues"]
+        ),
+        "old_definition": old,
         "view_snapshots": out.snapshots,
         "wall_s": round(wall_s, 2),
         "time_s": {k: round(v, 2) for k, v in sorted(out.time_s.items())},
@@ -597,26 +703,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started, wall = datetime.now(UTC), time.perf_counter()
     load_start = load_average()
     pools = load_pools(args.data_dir)
-    capacity = {c: round(c * args.posts) for c in CAPACITIES}
+    capacity = {c: round(c * args.posts) for c in args.capacities}
     stream = make_stream(pools, args.posts, args.accounts, max(capacity.values()), args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="townsquare-exposure-"))
     by_capacity: dict[str, Any] = {}
     try:
         token = build_template(workdir / "template", stream, Clock())
         template = workdir / "template" / "townsquare.db"
-        plan = [(c, n, name, order) for c, n in capacity.items() for name, order in ORDERS.items()]
+        names = variants(args.semantic, args.fifo)
+        plan = [(c, n, name, order) for c, n in capacity.items() for name, order in names.items()]
         done = _variants(args, plan, workdir, template, stream, token)
         for c, n in capacity.items():
             entry: dict[str, Any] = {}
-            for name in ORDERS:
+            for name in names:
                 out, secs = done[(c, name)]
-                entry[name] = figures(stream, out, n, secs)
-            entry["reviewed_ratio"] = _ratio(
-                entry["prioritised"]["reviewed_views_prevented"], entry["fifo"]["reviewed_views_prevented"]
-            )
-            entry["views_prevented_ratio"] = _ratio(
-                entry["prioritised"]["views_prevented"], entry["fifo"]["views_prevented"]
-            )
+                entry[name] = figures(stream, out, n, secs, args.posts)
+            if "fifo" in entry:
+                entry["reviewed_ratio"] = _ratio(
+                    entry["prioritised"]["reviewed_views_prevented"],
+                    entry["fifo"]["reviewed_views_prevented"],
+                )
+                entry["views_prevented_ratio"] = _ratio(
+                    entry["prioritised"]["views_prevented"], entry["fifo"]["views_prevented"]
+                )
             by_capacity[str(c)] = entry
     finally:
         if args.keep:
@@ -689,8 +798,12 @@ def build_result(
 ) -> dict[str, Any]:
     """The JSON document (stable keys)."""
     one = by_capacity["0.01"]
+    half = by_capacity["0.005"]
     met_views = one["prioritised"]["views_prevented"] >= TARGET_VIEWS_PREVENTED
-    ratio = one["reviewed_ratio"]
+    met_half = half["prioritised"]["views_prevented"] >= TARGET_VIEWS_PREVENTED_HALF
+    ratio = one.get("reviewed_ratio")
+    prec = one["prioritised"]["precision_targets"]
+    auto = one["prioritised"]
     return {
         "benchmark": "exposure",
         "timestamp": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -708,7 +821,10 @@ def build_result(
             "pool_violating_texts": len(pools.violating),
             "pool_benign_texts": len(pools.benign),
             "test_rows": pools.test_rows,
-            "conflicting_texts_counted_violating": pools.conflicting,
+            "definition": "policy-matched (bench/ground_truth.yaml); old any-label figures in old_definition",
+            "ground_truth": pools.ground_truth,
+            "old_definition_conflicting_texts": pools.conflicting,
+            "old_definition_violating_posts": int(stream.old_violating.sum()),
             "unusable_texts_dropped": pools.unusable,
             "views": {
                 "distribution": "lognormal, independent of the label",
@@ -737,7 +853,9 @@ def build_result(
             "reviewer_error": REVIEWER_ERROR,
             "reviewer_action": "remove (account cases: the proposed suspension or ban)",
             "orders": ORDERS,
-            "models": "text banks and the fast-tier models; semantic tier off",
+            "models": "text banks and the fast-tier models; semantic tier "
+            + ("on (prioritised_semantic_off: off)" if args.semantic else "off"),
+            "variants": variants(args.semantic, args.fifo),
             "second_review_rate": 0.0,
             "automation_qa_rate": 0.0,
             "simulated_start": START.isoformat().replace("+00:00", "Z"),
@@ -746,17 +864,42 @@ def build_result(
             "quick": args.quick,
             "data_dir": str(args.data_dir),
         },
-        "views_prevented": {k: one[k]["views_prevented"] for k in ORDERS},
-        "reviewed_views_prevented": {k: one[k]["reviewed_views_prevented"] for k in ORDERS},
+        "views_prevented": {k: v["views_prevented"] for k, v in one.items() if isinstance(v, dict)},
+        "views_prevented_half_percent": {
+            k: v["views_prevented"] for k, v in half.items() if isinstance(v, dict)
+        },
+        "reviewed_views_prevented": {
+            k: v["reviewed_views_prevented"] for k, v in one.items() if isinstance(v, dict)
+        },
+        "old_definition_views_prevented": {
+            k: v["old_definition"]["views_prevented"] for k, v in one.items() if isinstance(v, dict)
+        },
         "reviewed_ratio": ratio,
         "by_capacity": by_capacity,
         "targets": {
             "capacity": 0.01,
             "views_prevented": TARGET_VIEWS_PREVENTED,
+            "views_prevented_at_0.005": TARGET_VIEWS_PREVENTED_HALF,
             "reviewed_ratio": TARGET_REVIEWED_RATIO,
+            "cases_opened_share_max": prec["cases_opened_share_max"],
+            "top50_median_min": prec["top50_median_min"],
+            "violating_views_with_case_min": prec["violating_views_with_case_min"],
+            "wrongful_automated_share_max": TARGET_WRONGFUL_AUTOMATED,
+            "measured": {
+                "views_prevented": one["prioritised"]["views_prevented"],
+                "views_prevented_at_0.005": half["prioritised"]["views_prevented"],
+                "cases_opened_share": prec["cases_opened_share"],
+                "top50_median_by_queue": prec["judged_queues"],
+                "violating_views_with_case": one["prioritised"]["violating_views_with_case"],
+                "automated_actions": auto["automated_actions"],
+                "wrongful_automated_share": auto["wrongful_automated_share"],
+            },
             "met": {
                 "views_prevented": bool(met_views),
+                "views_prevented_at_0.005": bool(met_half),
                 "reviewed_ratio": bool(ratio is not None and ratio >= TARGET_REVIEWED_RATIO),
+                **prec["met"],
+                "wrongful_automated_share": auto["wrongful_automated_share"] <= TARGET_WRONGFUL_AUTOMATED,
             },
         },
         "load_average_start": load_start,
@@ -769,26 +912,28 @@ def summary(result: dict[str, Any]) -> str:
     """A short table for people."""
     m, p = result["machine"], result["params"]
     lines = [
-        f"exposure benchmark: {p['posts']} posts over {p['hours']} h ({p['violating_posts']} violating), "
+        f"exposure benchmark: {p['posts']} posts over {p['hours']} h ({p['violating_posts']} violating under "
+        f"the policy-matched definition, {p['old_definition_violating_posts']} under the old), "
         f"{m['cores']} cores, {result['wall_s']} s",
-        f"  {'capacity':>8} {'order':<12} {'prevented':>9} {'reviewed':>9} {'decided':>8} {'cases':>6} "
-        f"{'auto':>5} {'wrong auto':>10} {'wrong human':>11}",
+        f"  {'capacity':>8} {'variant':<25} {'prevented':>9} {'(old)':>6} {'w/case':>6} {'cases':>6} "
+        f"{'prec':>5} {'decided':>9} {'auto':>5} {'wrong':>5}",
     ]
     for c, entry in result["by_capacity"].items():
-        for name in ORDERS:
-            f = entry[name]
+        for name, f in entry.items():
+            if not isinstance(f, dict):
+                continue
             lines.append(
-                f"  {float(c):>8.1%} {name:<12} {f['views_prevented']:>9.3f} "
-                f"{f['reviewed_views_prevented']:>9.3f} "
-                f"{f['decisions']:>4}/{f['capacity']:<4}{f['cases_opened']:>6} {f['automated_removals']:>5} "
-                f"{f['wrongful_automated']:>10} {f['wrongful_human']:>11}"
+                f"  {float(c):>8.1%} {name:<25} {f['views_prevented']:>9.3f} "
+                f"{f['old_definition']['views_prevented']:>6.3f} {f['violating_views_with_case']:>6.3f} "
+                f"{f['cases_opened']:>6} {f['cases_precision']:>5.2f} {f['decisions']:>4}/{f['capacity']:<4} "
+                f"{f['automated_actions']:>5} {f['wrongful_automated_any_action']:>5}"
             )
-        lines.append(f"  {'':>8} reviewed ratio prioritised/fifo: {entry['reviewed_ratio']}")
+            top = {q: v["judged_top50_precision_median"] for q, v in f["queues"].items()}
+            lines.append(f"  {'':>8} top-50 precision medians (queues with >= 50 open): {top}")
+        lines.append(f"  {'':>8} reviewed ratio prioritised/fifo: {entry.get('reviewed_ratio')}")
     word = {True: "met", False: "NOT met"}
-    met = result["targets"]["met"]
     lines.append(
-        f"  targets at 1%: views prevented >= {TARGET_VIEWS_PREVENTED} {word[met['views_prevented']]}; "
-        f"reviewed ratio >= {TARGET_REVIEWED_RATIO} {word[met['reviewed_ratio']]}"
+        "  targets: " + ", ".join(f"{k} {word[bool(v)]}" for k, v in result["targets"]["met"].items())
     )
     return "\n".join(lines)
 

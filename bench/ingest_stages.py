@@ -14,11 +14,11 @@ from bench_common import Corpus, Record, chunks, timed, us_per
 from townsquare.access.bootstrap import service_token
 from townsquare.config import Settings
 from townsquare.content import accounts as account_service
-from townsquare.content import service as content_service
 from townsquare.content.schemas import AccountCreate, PostCreate
 from townsquare.db import transaction
 from townsquare.detection.normalize import normalize
-from townsquare.flows import score
+from townsquare.pipeline import ingest
+from townsquare.pipeline.score import score
 from townsquare.policy.engine import DecisionContext, decide
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime
@@ -54,7 +54,7 @@ def _batches(rt: Runtime, posts: list[Record], size: int) -> int:
     created = 0
     for batch in chunks(posts, size):
         with transaction(rt.sessions) as session:
-            created += content_service.ingest_batch(session, rt, batch, ACTOR).created
+            created += ingest.ingest_batch(session, rt, batch, ACTOR).created
     return created
 
 
@@ -63,9 +63,7 @@ def _singles(rt: Runtime, posts: list[Record]) -> int:
     created = 0
     for post in posts:
         with transaction(rt.sessions) as session:
-            created += content_service.ingest_post(
-                session, rt, PostCreate.model_validate(post), ACTOR
-            ).created
+            created += ingest.ingest_post(session, rt, PostCreate.model_validate(post), ACTOR).created
     return created
 
 

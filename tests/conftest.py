@@ -21,7 +21,7 @@ from townsquare.app import create_app
 from townsquare.cli.db import upgrade
 from townsquare.config import Settings
 from townsquare.db import transaction
-from townsquare.events import APPEND_ONLY_TABLES
+from townsquare.eventlog.events import APPEND_ONLY_TABLES
 from townsquare.runtime import Runtime, build_runtime
 
 TOKEN = "test-admin-token"

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from typer.testing import Result
 
 from tests.fixtures import factories
-from townsquare import audit_reconcile
 from townsquare.content import bulk
+from townsquare.eventlog import reconcile as audit_reconcile
 from townsquare.runtime import Runtime
 
 SCAM = "Send 0.1 BTC and get 1 BTC back, limited time!"

@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 
 from tests.conftest import TOKEN, seed_admin
 from tests.fixtures.chain_worker import write_batches
-from townsquare import chain
 from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.db import transaction
-from townsquare.events import EventBatch
+from townsquare.eventlog import chain
+from townsquare.eventlog.events import EventBatch
 from townsquare.runtime import Runtime, build_runtime
 
 ROOT = Path(__file__).resolve().parents[1]

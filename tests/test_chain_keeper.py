@@ -14,12 +14,12 @@ from sqlalchemy import select
 from tests.conftest import TOKEN, seed_admin
 from tests.fixtures.factories import account, post
 from tests.test_events import _drop_triggers, _rehash_tail, _write
-from townsquare import chain, events
 from townsquare.app import create_app
 from townsquare.cli.ingest import ingest_file
 from townsquare.config import Settings
 from townsquare.db import transaction
-from townsquare.events import Checkpoint
+from townsquare.eventlog import chain, events
+from townsquare.eventlog.events import Checkpoint
 from townsquare.runtime import Runtime, build_runtime
 
 

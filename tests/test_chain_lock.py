@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from townsquare import chain_lock, events
 from townsquare.db import make_engine, transaction
-from townsquare.events import EventBatch
+from townsquare.eventlog import chain_lock, events
+from townsquare.eventlog.events import EventBatch
 from townsquare.runtime import Runtime
 
 

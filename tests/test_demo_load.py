@@ -6,13 +6,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from townsquare import chain
 from townsquare.access.models import StaffUser
 from townsquare.access.roles import STAFF_ROLES
 from townsquare.access.service import principal_for_token, verify_password
 from townsquare.cli.serve import demo_credentials, load_demo
 from townsquare.content.models import Account, Post, Report, ViewSnapshot
 from townsquare.db import transaction
+from townsquare.eventlog import chain
 from townsquare.policy.models import Verdict
 from townsquare.runtime import Runtime
 

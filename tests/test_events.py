@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from tests.conftest import Clock
-from townsquare import audit, chain, chain_lock, crypto, events
 from townsquare.db import transaction
-from townsquare.events import Event, canonical_json, leaf_hash, merkle_root
+from townsquare.eventlog import audit, chain, chain_lock, crypto, events
+from townsquare.eventlog.events import Event, canonical_json, leaf_hash, merkle_root
 from townsquare.runtime import Runtime
 
 TABLES = ("events", "event_batches", "chain_links", "checkpoints")

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from townsquare import __version__, audit_api
+from townsquare import __version__
 from townsquare.access import (
     api_approvals,
     api_auth,
@@ -28,7 +28,6 @@ from townsquare.appeals import api as appeals_api
 from townsquare.bodycheck import bad_field
 from townsquare.brandsafety import api as brandsafety_api
 from townsquare.brandsafety import pages as brandsafety_pages
-from townsquare.chain import ChainKeeper
 from townsquare.config import Settings, get_settings
 from townsquare.content import api as content_api
 from townsquare.council import api as council_api
@@ -36,13 +35,26 @@ from townsquare.db import transaction
 from townsquare.detection import api as detection_api
 from townsquare.enforcement import api as enforcement_api
 from townsquare.errors import NulInBody, error_body, install_error_handlers
+from townsquare.eventlog import api as audit_api
+from townsquare.eventlog.chain import ChainKeeper
 from townsquare.notify import WebhookSender
 from townsquare.policy import api as policy_api
 from townsquare.policy.service import sync_versions
 from townsquare.review import api as review_api
 from townsquare.runtime import Runtime, build_runtime
-from townsquare.web import pages_appeals, pages_audit, pages_auth, pages_public, pages_review
-from townsquare.web.render import WEB, page
+from townsquare.web import (
+    errors_html,
+    pages_access,
+    pages_admin,
+    pages_appeals,
+    pages_audit,
+    pages_auth,
+    pages_home,
+    pages_public,
+    pages_review,
+    pages_workbench,
+)
+from townsquare.web.render import WEB
 
 
 class BodyLimit:
@@ -159,10 +171,13 @@ def create_app(
         pages_auth.router,
         pages_audit.router,
         pages_review.router,
+        pages_workbench.router,
         pages_public.router,
         pages_appeals.router,
         brandsafety_api.router,
         brandsafety_pages.router,
+        pages_admin.router,
+        pages_access.router,
     )
     for router in routers:
         app.include_router(router)
@@ -170,20 +185,39 @@ def create_app(
     from townsquare.campaigns import pages as campaigns_pages
     from townsquare.elections import api as elections_api
     from townsquare.elections import pages as elections_pages
+    from townsquare.stream import api as stream_api  # issue 15
+    from townsquare.stream import ops as stream_ops
+    from townsquare.stream import pages as stream_pages
 
     for router in (
+        stream_api.router,
+        stream_ops.router,
+        stream_pages.router,
         elections_api.router,
         elections_pages.router,
         campaigns_api.router,
         campaigns_pages.router,
     ):
         app.include_router(router)
+    from townsquare.transparency import api as transparency_api  # issue 14
+    from townsquare.transparency import api_health as transparency_health
+    from townsquare.transparency import api_records as transparency_records
+    from townsquare.transparency import pages as transparency_pages
+
+    for router in (
+        transparency_api.router,
+        transparency_records.router,
+        transparency_pages.router,
+        transparency_health.router,
+    ):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     hardening.install(app)
+    errors_html.install(app)  # HTML error pages for browsers, JSON for API clients
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def landing(request: Request, _: Annotated[None, Depends(public)]) -> HTMLResponse:
-        return page(request, "landing.html", version=__version__)
+        return pages_home.home(request, rt)  # the signed-in person's home, or the public landing page
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz(_: Annotated[None, Depends(public)]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -133,8 +134,55 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(
         default=30.0, gt=0, description="First retry delay; doubles each attempt."
     )
-    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in notices.")
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL used in notices; unset, the address the service is served on (the request's).",
+    )
     appeal_window_days: int = Field(default=183, description="Days an appeal stays open (DSA: >= 6 months).")
+    # Transparency (issue 14)
+    provider_name: str = Field(
+        default="Townsquare demo provider", description="Service provider named in DSA transparency reports."
+    )
+    service_name: str = Field(default="Townsquare", description="Service named in DSA transparency reports.")
+    vlop: bool = Field(
+        default=False, description="A very large online platform: also fill the VLOP-only report rows."
+    )
+    prevalence_daily_samples: int = Field(
+        default=200, ge=1, description="Views drawn each day for prevalence labelling."
+    )
+
+    # Scale-out on Redis Streams (issue 15): without redis_url everything stays inline on one process.
+    ingest_mode: Literal["inline", "stream"] = Field(
+        default="inline",
+        description="inline: the HTTP API decides each post in the request; stream: it appends the post "
+        "to Redis Streams and answers 202 with a status URL, and `townsquare worker` decides it.",
+    )
+    redis_url: str | None = Field(default=None, description="redis://host:port/db for stream ingest.")
+    stream_prefix: str = Field(default="ts:ingest", description="Prefix of every stream key in Redis.")
+    stream_shards: int = Field(
+        default=8, ge=1, le=1024, description="Streams an account's messages are spread over (crc32)."
+    )
+    stream_group: str = Field(default="townsquare", description="The consumer group of the workers.")
+    stream_batch: int = Field(default=200, ge=1, le=5_000, description="Most messages read per shard.")
+    stream_block_ms: int = Field(default=1_000, ge=1, description="How long a read waits for messages.")
+    stream_max_backlog: int = Field(
+        default=200_000,
+        ge=1,
+        description="Unprocessed messages over all shards above which producers get 503 + Retry-After.",
+    )
+    stream_retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with a 503.")
+    stream_max_deliveries: int = Field(
+        default=5, ge=1, description="Failed attempts after which a message goes to the dead-letter stream."
+    )
+    stream_claim_idle_ms: int = Field(
+        default=30_000, ge=1, description="Idle time after which another worker claims pending messages."
+    )
+    stream_lease_ms: int = Field(
+        default=10_000, ge=100, description="How long a worker's hold on a shard lasts unrenewed."
+    )
+    stream_backoff_max_s: float = Field(
+        default=10.0, gt=0, description="Longest wait between retries while Redis or the database is down."
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

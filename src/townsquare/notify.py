@@ -24,10 +24,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.appeals.links import load_or_create_key
 from townsquare.appeals.models import WebhookDelivery
 from townsquare.db import transaction
+from townsquare.eventlog import events
 from townsquare.review.models import Notification
 from townsquare.runtime import Runtime
 

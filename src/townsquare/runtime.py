@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.appeals.rules import Rules, load_rules
-from townsquare.audit import load_or_create_key
 from townsquare.config import Settings
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.detection.classify import Classifier
 from townsquare.detection.loading import load_classifier
 from townsquare.detection.textbanks import TextBankScorer, load_textbanks
+from townsquare.eventlog.audit import load_or_create_key
 from townsquare.policy.loader import PolicySet, load_election_calendar, load_policies
 from townsquare.policy.schema import ElectionCalendar
 from townsquare.review.queues import Router, load_queues
@@ -87,7 +87,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow)
     validated: dict[str, float | None] = {s.name: s.auto_threshold for s in scorers}
     if classifier is not None:
         validated.update(classifier.validated_thresholds())
-    policies = load_policies(settings.policies_dir, validated)
+    automation = classifier.automation_thresholds() if classifier is not None else {}
+    policies = load_policies(settings.policies_dir, validated, automation)
     engine = make_engine(settings.database_url)
     return Runtime(
         settings=settings,

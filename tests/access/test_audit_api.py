@@ -16,7 +16,7 @@ from tests.conftest import Clock, seed_user
 from tests.fixtures import audit_events as ae
 from tests.fixtures import factories
 from townsquare.app import create_app
-from townsquare.audit_query import CSV_COLUMNS
+from townsquare.eventlog.query import CSV_COLUMNS
 from townsquare.runtime import Runtime
 
 SECRET_TEXT = "my private diary entry number 4711 about the lake"

@@ -16,7 +16,7 @@ from townsquare.access import insider
 from townsquare.access.models import Alert, StaffAccountLink, StaffUser
 from townsquare.content.models import Account
 from townsquare.db import transaction
-from townsquare.events import Event
+from townsquare.eventlog.events import Event
 from townsquare.runtime import Runtime
 
 

@@ -13,7 +13,7 @@ from townsquare.access.login import use_totp
 from townsquare.access.models import StaffUser
 from townsquare.access.permissions import SESSION_COOKIE
 from townsquare.db import transaction
-from townsquare.events import Event
+from townsquare.eventlog.events import Event
 from townsquare.runtime import Runtime
 
 

@@ -15,7 +15,7 @@ from tests.fixtures.two_person import account, approve, bearer, events, post
 from townsquare.app import create_app
 from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.db import transaction
-from townsquare.policy import service
+from townsquare.pipeline.refresh import refresh_states
 from townsquare.runtime import Runtime, build_runtime
 
 NEW_TERM = "quokka pyramid payout"
@@ -89,8 +89,8 @@ def test_a_bank_change_through_the_api_needs_a_second_person(
 
     try:
         with transaction(worker.sessions) as session:
-            assert service.refresh_states(session, worker) is True  # what every request does first
-            assert service.refresh_states(session, worker) is False
+            assert refresh_states(session, worker) is True  # what every request does first
+            assert refresh_states(session, worker) is False
         assert ("spam", new) in {(s.bank.policy, s.bank.version) for s in worker.scorers}
     finally:
         worker.dispose()
@@ -105,7 +105,7 @@ def test_a_bank_change_through_the_api_needs_a_second_person(
 def test_a_process_on_a_database_without_banks_keeps_its_files(rt: Runtime) -> None:
     before = [(s.bank.policy, s.bank.version) for s in rt.scorers]
     with transaction(rt.sessions) as session:  # nothing recorded yet: the files rule
-        assert service.refresh_states(session, rt) is False
+        assert refresh_states(session, rt) is False
     assert [(s.bank.policy, s.bank.version) for s in rt.scorers] == before
 
 

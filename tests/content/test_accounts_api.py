@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from tests.content import SCAM, assert_error
 from tests.fixtures import factories as f
-from townsquare import chain
+from townsquare.eventlog import chain
 from townsquare.runtime import Runtime
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select, text
 from tests.conftest import TOKEN
 from tests.content import BENIGN, SCAM, assert_error
 from tests.fixtures import factories as f
-from townsquare import flows
 from townsquare.app import create_app
 from townsquare.content.models import Post
+from townsquare.pipeline import decide
 from townsquare.runtime import Runtime
 
 BATCH_TABLES = ("posts", "post_versions", "signals", "verdicts", "actions", "strikes", "events")
@@ -173,7 +173,7 @@ def test_crash_mid_batch_stores_nothing(
     crashing: TestClient, rt: Runtime, author: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"n": 0}
-    real_plan = flows.plan
+    real_plan = decide.plan
 
     def plan_then_crash(runtime: Runtime, text: str, *args: Any) -> Any:
         calls["n"] += 1
@@ -181,7 +181,7 @@ def test_crash_mid_batch_stores_nothing(
             raise RuntimeError("scorer fell over")
         return real_plan(runtime, text, *args)
 
-    monkeypatch.setattr(flows, "plan", plan_then_crash)
+    monkeypatch.setattr(decide, "plan", plan_then_crash)
     posts = [f.post(author, SCAM if i % 2 else BENIGN) for i in range(10)]
     before = _counts(rt)
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.content import BENIGN, assert_error
 from tests.fixtures import factories as f
-from townsquare.events import iso
+from townsquare.eventlog.events import iso
 
 JSON = {"content-type": "application/json"}
 # Both are valid ISO 8601 times in range; in UTC the first is in year 0 and the second in year 10000.

@@ -38,7 +38,7 @@ def test_one_text_gets_every_score(models_client: TestClient) -> None:
     hate = result["scores"]["hate"]
     assert hate["flagged"]
     assert hate["target"] == "religion"
-    assert any(e["kind"] == "term" for e in hate["evidence"])
+    assert any(e["kind"] == "phrase" for e in hate["evidence"])
     assert set(body["versions"]) >= SCORERS | {"claims"}
 
 

@@ -72,3 +72,32 @@ def test_binary_report_names_each_class() -> None:
     assert rep["per_class"]["spam"]["recall"] == 1.0
     assert rep["per_class"]["ham"]["recall"] == 0.5
     assert rep["roc_auc"] == 1.0
+
+
+def test_auto_threshold_at_base_rate_is_stricter_than_on_balanced_validation() -> None:
+    import numpy as np
+
+    from townsquare.detection.training.metrics import (
+        auto_threshold,
+        auto_threshold_at_base_rate,
+        base_rate_weights,
+    )
+
+    rng = np.random.default_rng(0)
+    y = np.array([1] * 2000 + [0] * 2000)
+    p = np.clip(np.where(y == 1, rng.normal(0.75, 0.12, len(y)), rng.normal(0.3, 0.12, len(y))), 0, 1)
+    w = base_rate_weights(y, 0.05)
+    assert abs(w[y == 1].sum() / w.sum() - 0.05) < 1e-9
+    balanced = auto_threshold(y, p)
+    at_base = auto_threshold_at_base_rate(y, p, 0.05)
+    assert balanced is not None
+    assert at_base is not None
+    assert at_base["threshold"] > balanced
+    assert at_base["base_rate"] == 0.05
+    assert at_base["precision_lower_bound"] >= 0.95
+    # Precision at 5% prevalence, recomputed by hand from the rates, clears 0.95 at that threshold.
+    tpr = float(np.mean(p[y == 1] >= at_base["threshold"]))
+    fpr = float(np.mean(p[y == 0] >= at_base["threshold"]))
+    assert 0.05 * tpr / (0.05 * tpr + 0.95 * fpr) >= 0.95
+    # Scores that cannot tell the classes apart never qualify.
+    assert auto_threshold_at_base_rate(y, rng.random(len(y)), 0.05) is None

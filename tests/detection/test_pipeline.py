@@ -33,7 +33,7 @@ def test_every_post_carries_each_model_score_with_its_version(models_client: Tes
     hate = _signal(post, "model.hate")
     assert hate is not None
     assert hate["label"] == "flagged"
-    assert any(e.get("kind") == "term" for e in hate["evidence"])
+    assert any(e.get("kind") == "phrase" for e in hate["evidence"])
     assert any(e.get("target") == "religion" for e in hate["evidence"])
     verdict = post["verdicts"][0]
     assert verdict["outcome"] in ("review", "action")
@@ -89,7 +89,7 @@ def test_the_model_versions_in_use_are_an_event_and_a_change_alerts_auditors(mod
 
     from townsquare.access.models import Alert
     from townsquare.db import transaction
-    from townsquare.events import Event
+    from townsquare.eventlog.events import Event
     from townsquare.policy.service import sync_versions
 
     def model_events(session: Any) -> list[Any]:

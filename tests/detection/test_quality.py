@@ -40,3 +40,13 @@ def test_hard_case_accuracy_matches_the_committed_results() -> None:
 def test_the_artifacts_fit_the_size_budget() -> None:
     total = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
     assert total <= 60 * 1024 * 1024
+
+
+def test_every_scorer_records_its_auto_threshold_at_the_base_rate() -> None:
+    classifier = Classifier(MODELS, CLAIMS)
+    found = classifier.base_rate_thresholds()
+    assert set(found) == {f"model.{s}" for s in ("hate", "abuse", "threat", "misinformation", "scam", "spam")}
+    for scorer, entry in found.items():
+        assert entry["base_rate"] == 0.05, scorer
+        if entry["threshold"] is not None:
+            assert entry["precision_lower_bound"] >= 0.95, scorer

@@ -12,7 +12,7 @@ from tests.elections.conftest import election
 from tests.fixtures.two_person import bearer, types
 from townsquare.db import transaction
 from townsquare.elections.models import Election
-from townsquare.events import Event
+from townsquare.eventlog.events import Event
 from townsquare.runtime import Runtime
 
 

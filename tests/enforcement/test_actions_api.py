@@ -14,7 +14,7 @@ from tests.conftest import Clock
 from tests.fixtures import factories
 from townsquare.db import transaction
 from townsquare.enforcement.dsa import validate_statement
-from townsquare.events import Event, body_of, iso
+from townsquare.eventlog.events import Event, body_of, iso
 from townsquare.runtime import Runtime
 
 SCAM = "Send 0.1 BTC and get 1 BTC back, limited time!"

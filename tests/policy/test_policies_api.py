@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.conftest import seed_user
 from tests.fixtures import factories
 from townsquare.db import transaction
-from townsquare.events import Event, body_of
+from townsquare.eventlog.events import Event, body_of
 from townsquare.runtime import Runtime
 
 BORDERLINE_HATE = "They are subhuman."  # 0.5: no violation under hate_speech v1, review under v2
@@ -58,8 +58,9 @@ def test_list_shows_every_version_with_its_state(client: TestClient, rt: Runtime
     states = _states(client)
     expected = {(a, s.version) for a in rt.policies.areas() for s in rt.policies.versions(a)}
     assert set(states) == expected
-    assert states[("hate_speech", 1)] == "live"
+    assert states[("hate_speech", 1)] == "retired"
     assert states[("hate_speech", 2)] == "shadow"
+    assert states[("hate_speech", 3)] == "live"
     assert states[("election_misinformation", 2)] == "draft"
     first = client.get("/v1/policies").json()[0]
     assert len(first["content_hash"]) == 64
@@ -86,8 +87,12 @@ def test_publishing_v2_live_retires_v1_and_decides_new_posts(
     r = _publish(client, second, "hate_speech", 2, reason="shadow results reviewed")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved"
-    assert {v["version"]: v["state"] for v in r.json()["result"]["versions"]} == {1: "retired", 2: "live"}
-    assert _states(client)[("hate_speech", 1)] == "retired"
+    assert {v["version"]: v["state"] for v in r.json()["result"]["versions"]} == {
+        1: "retired",
+        2: "live",
+        3: "retired",
+    }
+    assert _states(client)[("hate_speech", 3)] == "retired"
 
     with transaction(rt.sessions) as session:
         rows = session.scalars(select(Event).where(Event.type == "policy.published")).all()

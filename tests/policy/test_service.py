@@ -22,7 +22,9 @@ from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.db import transaction
 from townsquare.errors import Conflict, NotFound
-from townsquare.events import Event, body_of
+from townsquare.eventlog.events import Event, body_of
+from townsquare.pipeline.refresh import refresh_states
+from townsquare.pipeline.score import score
 from townsquare.policy import publishing, service
 from townsquare.policy.loader import PolicyError
 from townsquare.policy.models import PolicyVersionRecord
@@ -130,11 +132,11 @@ def test_auto_threshold_below_the_scorers_validation_is_refused_on_load(
 ) -> None:
     policies = _copy(tmp_path, "policies")
     # textbank.scams_fraud is validated at 0.95; a policy may be stricter, never laxer.
-    _edit(policies / "scams_fraud.yaml", lambda d: d["versions"][0]["signals"][0].update(auto_threshold=0.9))
+    _edit(policies / "scams_fraud.yaml", lambda d: d["versions"][-1]["signals"][0].update(auto_threshold=0.9))
     with pytest.raises(PolicyError) as info:
         build_runtime(settings.model_copy(update={"policies_dir": policies}))
     assert info.value.field == "signals[0].auto_threshold"
-    assert info.value.version == 1
+    assert info.value.version == 2
     assert "scams_fraud.yaml" in str(info.value)
     assert "validated auto_threshold 0.95" in str(info.value)
 
@@ -181,10 +183,10 @@ def test_a_shadow_version_that_would_act_is_never_enforced(
     policies = _copy(tmp_path, "policies")
 
     def shadow_v2(data: dict[str, Any]) -> None:
-        v1 = data["versions"][0]
-        v2 = {**v1, "version": 2, "state": "shadow", "automation": {"enabled": True}}
-        v1["automation"] = {"enabled": False}
-        data["versions"].append(v2)
+        live = data["versions"][-1]
+        shadow = {**live, "version": live["version"] + 1, "state": "shadow", "automation": {"enabled": True}}
+        live["automation"] = {"enabled": False}
+        data["versions"].append(shadow)
 
     _edit(policies / "scams_fraud.yaml", shadow_v2)
     rt = build_runtime(settings.model_copy(update={"policies_dir": policies}), clock=clock)
@@ -200,7 +202,7 @@ def test_a_shadow_version_that_would_act_is_never_enforced(
         rt.dispose()
     assert (decision["outcome"], decision["action_id"]) == ("review", None)
     shadow = next(v for v in post["verdicts"] if v["mode"] == "shadow")
-    assert (shadow["outcome"], shadow["action"], shadow["policy_version"]) == ("action", "remove", 2)
+    assert (shadow["outcome"], shadow["action"], shadow["policy_version"]) == ("action", "remove", 3)
     assert post["status"] == "visible"
     assert post["actions"] == []
     assert account["active_strikes"] == []
@@ -228,7 +230,7 @@ def test_backtest_counts_what_a_version_would_change(client: TestClient, rt: Run
     for body in bodies:
         assert client.post("/v1/posts", json=body).status_code == 201
     with transaction(rt.sessions) as session:
-        result = service.backtest(session, rt, "hate_speech", 2)
+        result = service.backtest(session, rt, "hate_speech", 2, score)
     assert result.posts == 4
     assert result.live == {"no_violation": 3, "review:remove": 1}
     assert result.candidate == {"no_violation": 2, "review:remove": 2}
@@ -242,7 +244,7 @@ def test_backtest_counts_what_a_version_would_change(client: TestClient, rt: Run
         }
     ]
     with transaction(rt.sessions) as session, pytest.raises(NotFound, match="no version 7"):
-        service.backtest(session, rt, "hate_speech", 7)
+        service.backtest(session, rt, "hate_speech", 7, score)
 
 
 def test_refresh_applies_states_published_by_another_process(rt: Runtime, settings: Settings) -> None:
@@ -254,10 +256,10 @@ def test_refresh_applies_states_published_by_another_process(rt: Runtime, settin
         other.dispose()
     live = rt.policies.live("hate_speech")
     assert live is not None
-    assert live.version == 1
+    assert live.version == 3
     with transaction(rt.sessions) as session:
-        assert service.refresh_states(session, rt) is True
-        assert service.refresh_states(session, rt) is False
+        assert refresh_states(session, rt) is True
+        assert refresh_states(session, rt) is False
     live = rt.policies.live("hate_speech")
     assert live is not None
     assert live.version == 2
@@ -266,15 +268,16 @@ def test_refresh_applies_states_published_by_another_process(rt: Runtime, settin
 def test_a_new_version_added_to_a_file_as_live_is_held_until_published_by_two_people(
     rt: Runtime, settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
-    create_app(runtime=rt, keep_chain=False)  # records hate_speech v1 live, v2 shadow
+    create_app(runtime=rt, keep_chain=False)  # records hate_speech v1 retired, v2 shadow, v3 live
     policies = _copy(tmp_path, "policies")
 
-    def add_v3(data: dict[str, Any]) -> None:
-        v1, v2 = data["versions"][0], data["versions"][1]
-        v1["state"], v2["state"] = "retired", "retired"
-        data["versions"].append({**v2, "version": 3, "state": "live", "notes": "v2 promoted as v3"})
+    def add_v4(data: dict[str, Any]) -> None:
+        for v in data["versions"]:
+            v["state"] = "retired"
+        v2 = data["versions"][1]
+        data["versions"].append({**v2, "version": 4, "state": "live", "notes": "v2 promoted as v4"})
 
-    _edit(policies / "hate_speech.yaml", add_v3)
+    _edit(policies / "hate_speech.yaml", add_v4)
     restarted = build_runtime(settings.model_copy(update={"policies_dir": policies}), clock=clock)
     try:
         with TestClient(create_app(runtime=restarted, keep_chain=False)) as c:
@@ -289,20 +292,20 @@ def test_a_new_version_added_to_a_file_as_live_is_held_until_published_by_two_pe
                 decision: dict[str, Any] = c.post("/v1/posts", json=body).json()["decision"]
                 return decision
 
-            # The database keeps the states it knows; the file's "live" v3 is held as a draft.
-            assert states() == {1: "live", 2: "shadow", 3: "draft"}
-            assert decide()["outcome"] == "no_violation"  # v1 still decides
-            _publish_with_two_people(restarted, "hate_speech", 3)
-            assert states() == {1: "retired", 2: "shadow", 3: "live"}
+            # The database keeps the states it knows; the file's "live" v4 is held as a draft.
+            assert states() == {1: "retired", 2: "shadow", 3: "live", 4: "draft"}
+            assert decide()["outcome"] == "no_violation"  # v3 still decides
+            _publish_with_two_people(restarted, "hate_speech", 4)
+            assert states() == {1: "retired", 2: "shadow", 3: "retired", 4: "live"}
             decision = decide()
     finally:
         restarted.dispose()
-    assert (decision["policy"], decision["policy_version"]) == ("hate_speech", 3)
+    assert (decision["policy"], decision["policy_version"]) == ("hate_speech", 4)
     held = _events(restarted, "policy.version_held")
-    assert [(e["subject"]["id"], e["payload"]["file_state"]) for e in held] == [("hate_speech@3", "live")]
+    assert [(e["subject"]["id"], e["payload"]["file_state"]) for e in held] == [("hate_speech@4", "live")]
     published = _events(restarted, "policy.published")
     assert [(e["subject"]["id"], e["payload"]["to"], e["payload"]["approved_by"]) for e in published] == [
-        ("hate_speech@3", "live", "user:publisher2")
+        ("hate_speech@4", "live", "user:publisher2")
     ]
 
 
@@ -319,6 +322,6 @@ def test_backtest_judges_each_post_in_its_authors_context(client: TestClient, rt
     body = factories.post(author, "Immigrants are vermin.")
     assert client.post("/v1/posts", json=body).json()["decision"]["proposed_action"] == "suspend"
     with transaction(rt.sessions) as session:
-        result = service.backtest(session, rt, "hate_speech", 2)
+        result = service.backtest(session, rt, "hate_speech", 2, score)
     assert result.live["review:suspend"] == 1
     assert result.candidate["review:suspend"] == 1

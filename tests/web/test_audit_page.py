@@ -13,6 +13,7 @@ from tests.conftest import seed_user
 from tests.fixtures import audit_events as ae
 from townsquare.app import create_app
 from townsquare.runtime import Runtime
+from townsquare.web.verify_job import job_for
 
 
 @pytest.fixture
@@ -52,8 +53,10 @@ def _seed(rt: Runtime) -> None:
 def test_the_page_renders_for_an_auditor(auditor: TestClient, rt: Runtime) -> None:
     _seed(rt)
     assert auditor.post("/v1/audit/checkpoint").status_code == 403  # a session POST needs the CSRF header
-    resp = auditor.get("/audit", params={"verify": "1"})
-    assert resp.status_code == 200, resp.text
+    started = auditor.get("/audit", params={"verify": "1"})
+    assert started.status_code == 200, started.text
+    job_for(rt).wait(30)  # verification runs in the background; the page shows the result once done
+    resp = auditor.get("/audit")
     html = resp.text
     assert "<h1>Audit</h1>" in html
     assert "aud (auditor)" in html

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import Alert
 from townsquare.access.service import Principal
 from townsquare.errors import Conflict, Forbidden, NotFound
+from townsquare.eventlog import events
 
 AUDITOR = "auditor"
 

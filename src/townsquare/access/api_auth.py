@@ -14,7 +14,7 @@ from townsquare.api_types import RowId
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import Conflict
-from townsquare.events import iso
+from townsquare.eventlog.events import iso
 from townsquare.runtime import Runtime
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])

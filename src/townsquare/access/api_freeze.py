@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from townsquare import events
 from townsquare.access import alerts, breakglass, freeze
 from townsquare.access.approvals import approval_view
 from townsquare.access.models import Approval
@@ -17,6 +16,7 @@ from townsquare.access.roles import ALERTS_READ, BREAKGLASS_GRANT, FREEZE_USER
 from townsquare.api_types import PENDING, RowId
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
+from townsquare.eventlog import events
 
 router = APIRouter(tags=["access"])
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.independence import check_independent
 from townsquare.access.models import Approval
 from townsquare.access.roles import (
@@ -27,9 +26,11 @@ from townsquare.access.roles import (
     BULK_DECIDE,
     CLAIMS_PUBLISH,
     FREEZE_GLOBAL,
+    MODELS_PUBLISH,
     POLICY_PUBLISH,
     ROLES,
     ROLES_GRANT,
+    TRANSPARENCY_PUBLISH,
     permissions_of,
 )
 from townsquare.access.service import (
@@ -41,6 +42,7 @@ from townsquare.access.service import (
     user_by_name,
 )
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TownsquareError
+from townsquare.eventlog import events
 
 if TYPE_CHECKING:
     from townsquare.runtime import Runtime
@@ -54,6 +56,8 @@ EXECUTOR_MODULES = (
     "townsquare.policy.publishing",
     "townsquare.elections.claims_library",
     "townsquare.campaigns.service",
+    "townsquare.transparency.publish",
+    "townsquare.detection.versions",
 )
 _EXECUTORS: dict[str, Executor] = {}
 # kind -> the permission a requester asks with, where it is not the approver's
@@ -61,7 +65,7 @@ _REQUESTER_NEEDS: dict[str, str] = {}
 # The permissions an approval may require of its approver. Break-glass never grants a role carrying one.
 APPROVAL_PERMISSIONS = frozenset(
     {ACTION_BAN, ACTION_REINSTATE, BULK_DECIDE, POLICY_PUBLISH, ROLES_GRANT, FREEZE_GLOBAL, CLAIMS_PUBLISH}
-)
+) | {TRANSPARENCY_PUBLISH, MODELS_PUBLISH}  # publishing a transparency report or a model version
 _USER_ACTOR = re.compile(r"^(?:user|service):(.+)$")
 
 

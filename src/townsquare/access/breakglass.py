@@ -15,12 +15,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.alerts import raise_alert
 from townsquare.access.approvals import APPROVAL_PERMISSIONS
-from townsquare.access.models import RoleGrant
+from townsquare.access.models import RoleGrant, StaffUser
 from townsquare.access.roles import (
     BREAKGLASS_GRANT,
     FREEZE_GLOBAL,
@@ -32,6 +32,7 @@ from townsquare.access.roles import (
 )
 from townsquare.access.service import Principal, active_grants, grant_role, user_by_name
 from townsquare.errors import Conflict, Forbidden, Invalid
+from townsquare.eventlog import events
 
 # Powers break-glass never hands out: they decide approvals, make or empower people, or freeze them.
 WITHHELD = APPROVAL_PERMISSIONS | {ROLES_GRANT, BREAKGLASS_GRANT, USERS_MANAGE, FREEZE_USER, FREEZE_GLOBAL}
@@ -104,3 +105,15 @@ def break_glass(
         details={"grant_id": grant.id, "role": role, "minutes": minutes, "reason": reason},
     )
     return grant
+
+
+def recent_grants(session: Session, limit: int = 100) -> list[tuple[RoleGrant, str]]:
+    """Break-glass grants, newest first, with the username each was given to (for the admin screen)."""
+    rows = session.execute(
+        select(RoleGrant, StaffUser.username)
+        .join(StaffUser, StaffUser.id == RoleGrant.user_id)
+        .where(RoleGrant.break_glass.is_(True))
+        .order_by(RoleGrant.id.desc())
+        .limit(limit)
+    )
+    return [(grant, username) for grant, username in rows]

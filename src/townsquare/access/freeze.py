@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access import approvals
 from townsquare.access.alerts import raise_alert
 from townsquare.access.models import Approval, Freeze
 from townsquare.access.roles import FREEZE_GLOBAL, ROLES
 from townsquare.access.service import Principal, active_freezes, user_by_name
 from townsquare.errors import Conflict, Invalid, NotFound
+from townsquare.eventlog import events
 
 if TYPE_CHECKING:
     from townsquare.runtime import Runtime

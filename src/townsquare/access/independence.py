@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.alerts import raise_alert
 from townsquare.access.models import Approval, RoleGrant, StaffUser
 from townsquare.access.roles import BREAKGLASS_GRANT, ROLES, ROLES_GRANT, USERS_MANAGE
 from townsquare.errors import Forbidden
+from townsquare.eventlog import events
 
 if TYPE_CHECKING:
     from townsquare.runtime import Runtime

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.alerts import AUDITOR, raise_alert
 from townsquare.access.interactions import interactions_of, target_accounts
 from townsquare.access.models import Alert, StaffAccountLink, StaffUser
-from townsquare.events import Event, body_of
+from townsquare.eventlog import events
+from townsquare.eventlog.events import Event, body_of
 from townsquare.runtime import Runtime
 
 ALERT_KIND = "insider_risk"

@@ -19,7 +19,6 @@ import pyotp
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import LoginSession, StaffUser
 from townsquare.access.passwords import check_password_strength
 from townsquare.access.service import (
@@ -30,6 +29,7 @@ from townsquare.access.service import (
     verify_password,
 )
 from townsquare.errors import Conflict, Forbidden, Invalid, TownsquareError, Unauthorized
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 # StaffUser has one TOTP column: a secret awaiting its first code is stored with this prefix.

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.login import ANONYMOUS, LoginResult, attempt_login
 from townsquare.access.ratelimit import LoginGuard, client_ip, guard, normalise
 from townsquare.access.service import digest
 from townsquare.db import transaction
 from townsquare.errors import TooManyRequests
+from townsquare.eventlog import events
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import AccountTag, StaffAccountLink
 from townsquare.access.roles import ACTION_PROTECTED
 from townsquare.access.service import Principal, user_by_name
 from townsquare.content import repository as repo
 from townsquare.content.models import Account
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 
 TAGS = ("public_official", "candidate", "journalist", "staff")
 

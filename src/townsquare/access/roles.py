@@ -172,7 +172,9 @@ ROLES: dict[str, frozenset[str]] = {
             COUNCIL_MANAGE,
         }
     ),
-    "council_member": frozenset(_READ | {COUNCIL_VOTE}),
+    # Council members see only the redacted packets of their referrals: no posts, handles or actions
+    # (which would undo the redaction), only the published policies.
+    "council_member": frozenset({POLICIES_READ, COUNCIL_VOTE}),
     "policy_editor": frozenset(
         {POLICIES_READ, POSTS_READ, POLICY_EDIT, TEXTBANK_EDIT, THRESHOLDS_EDIT, APPROVALS_VIEW}
     ),
@@ -209,8 +211,6 @@ ROLES: dict[str, frozenset[str]] = {
     "admin": ALL_PERMISSIONS,
 }
 
-STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
-
 
 def permissions_of(roles: set[str] | frozenset[str]) -> frozenset[str]:
     """The union of the permissions of these roles."""
@@ -242,4 +242,38 @@ ROLES["admin"] = ALL_PERMISSIONS
 ROLES["fact_checker"] = frozenset(
     {POLICIES_READ, POSTS_READ, APPROVALS_VIEW, ELECTIONS_READ, CLAIMS_EDIT, CLAIMS_PUBLISH}
 )
+
+# Transparency (issue 14): appended as one block so parallel work merges cleanly.
+TRANSPARENCY_READ = "transparency:read"  # read reports, health, prevalence, orders; edit nothing
+TRANSPARENCY_PUBLISH = "transparency:publish"  # approve publishing someone else's report (two people)
+ORDERS_WRITE = "orders:write"  # record orders from Member State authorities
+RECIPIENTS_WRITE = "recipients:write"  # the platform posts its monthly active recipients
+REPORTS_READ = "reports:read"  # a reporter's reports and their outcomes (for the platform's users)
+_TRANSPARENCY_PERMISSIONS = frozenset(
+    {TRANSPARENCY_READ, TRANSPARENCY_PUBLISH, ORDERS_WRITE, RECIPIENTS_WRITE, REPORTS_READ}
+)
+ALL_PERMISSIONS = ALL_PERMISSIONS | _TRANSPARENCY_PERMISSIONS
+_TRANSPARENCY_GRANTS: dict[str, frozenset[str]] = {
+    "platform": frozenset({RECIPIENTS_WRITE, REPORTS_READ}),
+    "senior_moderator": frozenset({TRANSPARENCY_READ, ORDERS_WRITE}),
+    "auditor": frozenset({TRANSPARENCY_READ}),
+    "policy_publisher": frozenset({TRANSPARENCY_READ, TRANSPARENCY_PUBLISH}),
+}
+ROLES = {role: perms | _TRANSPARENCY_GRANTS.get(role, frozenset()) for role, perms in ROLES.items()}
+ROLES["admin"] = ALL_PERMISSIONS
+# Stream ingest and operations (issue 15): appended as one block so parallel work merges cleanly.
+STREAM_READ = "stream:read"  # the backlog, workers and the dead-letter stream
+STREAM_MANAGE = "stream:manage"  # retry a dead-lettered message
+OPS_METRICS = "ops:metrics"  # scrape /metrics (Prometheus)
+_STREAM_PERMISSIONS = frozenset({STREAM_READ, STREAM_MANAGE, OPS_METRICS})
+ALL_PERMISSIONS = ALL_PERMISSIONS | _STREAM_PERMISSIONS
+ROLES["admin"] = ALL_PERMISSIONS
+# Runs the service: watches the backlog, workers and metrics, retries dead-lettered messages.
+ROLES["operator"] = frozenset({STREAM_READ, STREAM_MANAGE, OPS_METRICS})
 STAFF_ROLES = tuple(r for r in ROLES if r != "platform")
+
+# Model versions (issue 12): putting a retrained model version live is a two-person approval.
+MODELS_PUBLISH = "models:publish"  # approve someone else's request to put a model version live
+ALL_PERMISSIONS = ALL_PERMISSIONS | frozenset({MODELS_PUBLISH})
+ROLES["policy_publisher"] = ROLES["policy_publisher"] | frozenset({MODELS_PUBLISH})
+ROLES["admin"] = ALL_PERMISSIONS

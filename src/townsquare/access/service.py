@@ -12,11 +12,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import ApiToken, Freeze, LoginSession, RoleGrant, StaffUser
 from townsquare.access.passwords import check_password_strength
 from townsquare.access.roles import ROLES, permissions_of
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 
 TOKEN_PREFIX = "ts_"
 _hasher = PasswordHasher()

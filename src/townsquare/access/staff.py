@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access import approvals, service
 from townsquare.access.bootstrap import one_time_password
 from townsquare.access.login import end_sessions, totp_enabled
@@ -16,6 +15,7 @@ from townsquare.access.models import ApiToken, RoleGrant, StaffUser
 from townsquare.access.roles import ROLES, USERS_MANAGE
 from townsquare.access.service import Principal
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 

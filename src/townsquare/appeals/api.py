@@ -16,7 +16,7 @@ from townsquare.appeals import reinstatement, service
 from townsquare.appeals.models import Appeal, ReinstatementApplication
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import idempotent, transaction
-from townsquare.policy.service import refresh_states
+from townsquare.pipeline.refresh import refresh_states
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
 Filer = Annotated[Principal, Depends(require(APPEALS_FILE))]

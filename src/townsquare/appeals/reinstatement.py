@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import Approval
 from townsquare.access.protect import is_protected
 from townsquare.access.roles import ACTION_REINSTATE
@@ -30,6 +29,7 @@ from townsquare.content.models import Account
 from townsquare.enforcement import human
 from townsquare.enforcement.models import Action
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.notify import notify
 from townsquare.runtime import Runtime
 
@@ -306,6 +306,18 @@ def public_log(session: Session, limit: int = 500) -> list[dict[str, Any]]:
         select(ReinstatementApplication).order_by(ReinstatementApplication.id.desc()).limit(limit)
     )
     return [public_entry(a) for a in rows]
+
+
+def public_page(session: Session, page: int, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """One page (from 1) of the public log, newest first, and how many applications there are in all."""
+    total = int(session.scalar(select(func.count()).select_from(ReinstatementApplication)) or 0)
+    rows = session.scalars(
+        select(ReinstatementApplication)
+        .order_by(ReinstatementApplication.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return [public_entry(a) for a in rows], total
 
 
 def staff_view(app: ReinstatementApplication, now: datetime) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import Approval, StaffUser
 from townsquare.access.roles import APPEALS_DECIDE
 from townsquare.access.service import Principal
@@ -26,6 +25,7 @@ from townsquare.enforcement import human
 from townsquare.enforcement.models import Action
 from townsquare.enforcement.schemas import HumanAction
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.notify import notify
 from townsquare.review.models import Case, CaseDecision, ReportOutcome
 from townsquare.runtime import Runtime
@@ -359,3 +359,19 @@ def view(appeal: Appeal, now: datetime) -> dict[str, Any]:
         "overdue": appeal.state != "decided" and appeal.sla_due_at < now,
         "decided_at": events.iso(appeal.decided_at) if appeal.decided_at else None,
     }
+
+
+def appeal_for(session: Session, kind: str, ref: str, account: str) -> Appeal | None:
+    """The appeal an account already filed against a decision (an action's puid or a report id), if any."""
+    acc = session.scalar(select(Account.id).where(Account.platform_id == account))
+    if acc is None:
+        return None
+    if kind == "action":
+        target = session.scalar(select(Action.id).where(Action.puid == ref))
+        key = Appeal.action_id == target
+    else:
+        target = int(ref) if ref.isdigit() else None
+        key = Appeal.report_id == target
+    if target is None:
+        return None
+    return session.scalar(select(Appeal).where(key, Appeal.account_id == acc))

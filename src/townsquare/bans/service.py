@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.bans.fingerprint import AccountProfile, EvasionParams, Fingerprint, Matcher, fingerprint
 from townsquare.bans.models import AccountHash, BanFingerprint
 from townsquare.content.models import Account, Post
 from townsquare.db import EngineCache
+from townsquare.eventlog import events
 from townsquare.review.intake import Opening, open_case
 from townsquare.runtime import Runtime
 

@@ -1,8 +1,8 @@
 """The index writers, one call from each place that decides, edits or acts (in the caller's transaction).
 
-    flows.decide_post            -> post_decided      (single ingest re-decisions, edits)
-    content.writer.write         -> posts_written     (batch ingest)
-    content.service.delete_post  -> post_deleted
+    pipeline.route.after_post    -> post_decided      (single-post decisions: edits, reports, re-scores)
+    pipeline.route.after_batch   -> posts_written     (batch ingest)
+    pipeline.route.post_deleted  -> post_deleted
     enforcement.service.apply    -> action_changed    (automated and human actions, bulk, approvals)
     enforcement.service.reverse  -> action_changed    (reversals, appeals, reinstatements)
     content.accounts.erase_account -> account_erased  (blank the stored text)
@@ -30,7 +30,7 @@ from townsquare.enforcement.models import Action
 from townsquare.taxonomy import ACCOUNT_ACTIONS
 
 if TYPE_CHECKING:
-    from townsquare.content.writer import NewPost
+    from townsquare.pipeline.ingest import NewPost
     from townsquare.runtime import Runtime
 
 

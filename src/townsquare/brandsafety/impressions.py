@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.service import Principal
 from townsquare.brandsafety import repository as repo
 from townsquare.brandsafety.models import AccountState, Impression, PostLabels, Profile
 from townsquare.brandsafety.schemas import ImpressionBatch, ImpressionIn
 from townsquare.errors import Conflict, Invalid
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.roles import BRANDSAFETY_ADMIN, BRANDSAFETY_IMPRESSIONS
 from townsquare.access.service import Principal, user_by_name
 from townsquare.brandsafety import check as checker
@@ -22,6 +21,7 @@ from townsquare.brandsafety.index import cache_for
 from townsquare.brandsafety.models import Advertiser, AdvertiserMember, Profile
 from townsquare.brandsafety.schemas import AdvertiserCreate, CheckRequest, ProfileCreate, ProfileUpdate
 from townsquare.errors import Conflict, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 _LISTS = ("excluded_keywords", "excluded_accounts", "allowed_accounts", "allowed_posts")

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access import approvals
 from townsquare.access.models import Approval
 from townsquare.access.roles import BULK_DECIDE
@@ -29,6 +28,7 @@ from townsquare.campaigns.detector import Detector, Found, Observation
 from townsquare.campaigns.models import Campaign, CampaignPost
 from townsquare.content.models import Account, Post
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.review import bulk, intake
 from townsquare.runtime import Runtime
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.campaigns.detector import hashtags, links
 from townsquare.campaigns.models import Campaign, CampaignPost
 from townsquare.content.models import Account, Post
+from townsquare.eventlog import events
 from townsquare.review.models import Case
 
 

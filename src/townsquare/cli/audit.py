@@ -7,11 +7,12 @@ import sys
 import typer
 from rich.table import Table
 
-from townsquare import audit_query as aq
-from townsquare import audit_reconcile, chain
 from townsquare.access import insider
 from townsquare.cli.common import clean_errors, console, err, fail, runtime
 from townsquare.db import transaction
+from townsquare.eventlog import chain
+from townsquare.eventlog import query as aq
+from townsquare.eventlog import reconcile as audit_reconcile
 from townsquare.runtime import Runtime
 
 app = typer.Typer(help="The tamper-evident event log.", no_args_is_help=True)

@@ -12,9 +12,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from townsquare import chain
 from townsquare.cli.common import clean_errors, console, fail, runtime
 from townsquare.content import bulk
+from townsquare.eventlog import chain
 from townsquare.runtime import Runtime
 
 
@@ -74,10 +74,24 @@ def ingest_file(rt: Runtime, path: Path, *, show_progress: bool = True) -> bulk.
 
 
 @clean_errors
-def ingest(path: Path = typer.Argument(..., help="JSONL file: one record per line with a 'kind'.")) -> None:
+def ingest(
+    path: Path = typer.Argument(..., help="JSONL file: one record per line with a 'kind'."),
+    stream: bool = typer.Option(
+        False, "--stream", help="Append to Redis Streams for `townsquare worker` instead of deciding here."
+    ),
+) -> None:
     """Ingest accounts, posts, metrics and reports from a JSONL file."""
     if not path.is_file():
         fail(f"{path}: no such file")
+    if stream:
+        from townsquare.cli.stream import _need_redis, ingest_stream
+
+        _need_redis()
+        counts = ingest_stream(path, read_jsonl(path))
+        console.print(f"queued: { {k: v for k, v in counts.items() if k != 'rejected'} }")
+        if counts.get("rejected"):
+            raise typer.Exit(1)
+        return
     with runtime() as rt:
         start = time.perf_counter()
         try:

@@ -8,6 +8,7 @@ from rich.table import Table
 from townsquare.access.service import Principal
 from townsquare.cli.common import clean_errors, console, runtime
 from townsquare.db import transaction
+from townsquare.pipeline.score import score
 from townsquare.policy import publishing, service
 
 CLI_ACTOR = "cli:operator"
@@ -58,7 +59,7 @@ def backtest(
 ) -> None:
     """Replay stored posts through a version and show what would change against live."""
     with runtime() as rt, transaction(rt.sessions) as session:
-        result = service.backtest(session, rt, area, version, samples=samples)
+        result = service.backtest(session, rt, area, version, score, samples=samples)
     table = Table("outcome", "live", f"v{version}", "change", title=f"{area}: {result.posts} posts replayed")
     for key in sorted(set(result.live) | set(result.candidate)):
         a, b = result.live[key], result.candidate[key]

@@ -12,7 +12,6 @@ from rich.panel import Panel
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from townsquare import chain
 from townsquare.access.bootstrap import DemoLogin, demo_users, service_token
 from townsquare.app import create_app
 from townsquare.cli.common import clean_errors, console
@@ -23,6 +22,7 @@ from townsquare.content import bulk
 from townsquare.content.models import Post
 from townsquare.db import transaction
 from townsquare.demo.build import build_demo
+from townsquare.eventlog import chain
 from townsquare.logging_setup import configure_logging
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime

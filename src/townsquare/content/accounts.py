@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from townsquare import crypto, events
 from townsquare.bans import service as bans
 from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, AccountProfile, Post, PostVersion, Report
 from townsquare.content.schemas import AccountCreate, AccountUpdate
 from townsquare.errors import Conflict
+from townsquare.eventlog import crypto, events
 from townsquare.runtime import Runtime
 
 _PROFILE = ("handle", "display_name", "bio", "links", "follower_count", "verified", "protected")

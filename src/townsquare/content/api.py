@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from townsquare.access.roles import (
     POSTS_WRITE,
     REPORTS_WRITE,
 )
-from townsquare.content import accounts, reports, service, views
+from townsquare.content import accounts, views
 from townsquare.content.schemas import (
     AccountCreate,
     AccountUpdate,
@@ -31,7 +32,9 @@ from townsquare.content.schemas import (
 )
 from townsquare.db import idempotent, transaction
 from townsquare.errors import Invalid
+from townsquare.pipeline import changes, ingest, reports
 from townsquare.runtime import Runtime
+from townsquare.stream import service as stream
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -52,6 +55,20 @@ def runtime(request: Request) -> Runtime:
 
 
 RT = Annotated[Runtime, Depends(runtime)]
+
+
+def _streamed(rt: Runtime) -> bool:
+    """TOWNSQUARE_INGEST_MODE=stream: queue for the workers and answer 202 with a status URL."""
+    return rt.settings.ingest_mode == "stream"
+
+
+def _queue(
+    rt: Runtime, response: Response, kind: str, body: dict[str, Any], who: Principal
+) -> dict[str, Any]:
+    [appended] = stream.enqueue_refusing(rt, [(kind, body)], who.actor)
+    response.status_code = 202
+    response.headers["Location"] = appended.status_url
+    return stream.queued(appended, body.get("platform_id") or body.get("post"))
 
 
 @router.post("/accounts", status_code=201, responses=ERRORS, summary="Create an account")
@@ -118,9 +135,11 @@ def get_account(
 def create_post(
     data: PostCreate, rt: RT, response: Response, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
 ) -> dict[str, Any]:
+    if _streamed(rt):
+        return _queue(rt, response, "post", data.model_dump(mode="json", exclude_none=True), who)
 
     def work(session: Session) -> dict[str, Any]:
-        result = service.ingest_post(session, rt, data, who.actor)
+        result = ingest.ingest_post(session, rt, data, who.actor)
         return {"platform_id": data.platform_id, "created": result.created, "decision": result.decision}
 
     out = idempotent(rt.sessions, work)
@@ -129,29 +148,47 @@ def create_post(
     return out
 
 
-@router.post("/posts/batch", responses=ERRORS, summary="Ingest up to 1,000 posts; per-item results")
+@router.post(
+    "/posts/batch",
+    responses=ERRORS,
+    response_model=BatchResult,
+    summary="Ingest up to 1,000 posts; per-item results",
+)
 def create_posts_batch(
     data: PostBatch, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
-) -> BatchResult:
+) -> BatchResult | JSONResponse:
     if len(data.posts) > rt.settings.max_batch:
         raise Invalid(f"at most {rt.settings.max_batch} posts per batch", {"field": "posts"})
-    return idempotent(rt.sessions, lambda session: service.ingest_batch(session, rt, data.posts, who.actor))
+    if _streamed(rt):
+        return JSONResponse(stream.queue_batch(rt, data.posts, who.actor), status_code=202)
+    return idempotent(rt.sessions, lambda session: ingest.ingest_batch(session, rt, data.posts, who.actor))
 
 
 @router.post("/posts/metrics", responses=ERRORS, summary="Record view-count snapshots")
 def post_metrics(
-    data: MetricsBatch, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
+    data: MetricsBatch, rt: RT, response: Response, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
 ) -> dict[str, Any]:
+    if _streamed(rt):
+        items = [("metrics", m.model_dump(mode="json")) for m in data.items]
+        response.status_code = 202
+        return {"queued": len(stream.enqueue_refusing(rt, items, who.actor))}
     with transaction(rt.sessions) as session:
-        return service.record_metrics(session, rt, data, who.actor)
+        return changes.record_metrics(session, rt, data, who.actor)
 
 
 @router.patch("/posts/{platform_id}", responses=ERRORS, summary="Edit a post (a new version, decided again)")
 def edit_post(
-    platform_id: str, data: PostEdit, rt: RT, who: Annotated[Principal, Depends(require(POSTS_WRITE))]
+    platform_id: str,
+    data: PostEdit,
+    rt: RT,
+    response: Response,
+    who: Annotated[Principal, Depends(require(POSTS_WRITE))],
 ) -> dict[str, Any]:
+    if _streamed(rt):
+        body = {"platform_id": platform_id, **data.model_dump(mode="json", exclude_none=True)}
+        return _queue(rt, response, "edit", body, who)
     with transaction(rt.sessions) as session:
-        post, decision = service.edit_post(session, rt, platform_id, data, who.actor)
+        post, decision = changes.edit_post(session, rt, platform_id, data, who.actor)
         return {"platform_id": platform_id, "version": post.version, "decision": decision}
 
 
@@ -159,11 +196,18 @@ def edit_post(
 def delete_post(
     platform_id: str,
     rt: RT,
+    response: Response,
     who: Annotated[Principal, Depends(require(POSTS_WRITE))],
     data: Annotated[PostDelete | None, Body()] = None,
 ) -> dict[str, Any]:
+    if _streamed(rt):
+        body = {
+            "platform_id": platform_id,
+            **(data or PostDelete()).model_dump(mode="json", exclude_none=True),
+        }
+        return _queue(rt, response, "delete", body, who)
     with transaction(rt.sessions) as session:
-        post = service.delete_post(session, rt, platform_id, data or PostDelete(), who.actor)
+        post = changes.delete_post(session, rt, platform_id, data or PostDelete(), who.actor)
         return {"platform_id": platform_id, "status": post.status, "deleted_at": views._ts(post.deleted_at)}
 
 
@@ -181,6 +225,8 @@ def get_post(
 def create_report(
     data: ReportCreate, rt: RT, response: Response, who: Annotated[Principal, Depends(require(REPORTS_WRITE))]
 ) -> dict[str, Any]:
+    if _streamed(rt):
+        return _queue(rt, response, "report", data.model_dump(mode="json", exclude_none=True), who)
     out = idempotent(rt.sessions, lambda session: reports.create_report(session, rt, data, who.actor))
     if out.get("created") is False:
         response.status_code = 200

@@ -10,10 +10,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from townsquare.content import accounts, reports, service
+from townsquare.content import accounts
 from townsquare.content.schemas import AccountCreate, MetricItem, MetricsBatch, ReportCreate
 from townsquare.db import idempotent
 from townsquare.errors import TownsquareError
+from townsquare.pipeline import changes, ingest, reports
 from townsquare.runtime import Runtime
 
 KINDS = ("account", "post", "metrics", "report")
@@ -77,7 +78,7 @@ def _accounts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, 
 
 def _posts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
     result = idempotent(
-        rt.sessions, lambda session: service.ingest_batch(session, rt, [raw for _, raw in items], actor)
+        rt.sessions, lambda session: ingest.ingest_batch(session, rt, [raw for _, raw in items], actor)
     )
     for (line, _), item in zip(items, result.results, strict=True):
         if item.status == "rejected":
@@ -101,7 +102,7 @@ def _metrics(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, o
     if not good:
         return
     batch = MetricsBatch(items=[m for _, m in good])
-    result = idempotent(rt.sessions, lambda session: service.record_metrics(session, rt, batch, actor))
+    result = idempotent(rt.sessions, lambda session: changes.record_metrics(session, rt, batch, actor))
     out.created["metrics"] += result["stored"]
     if result["repeated"]:
         out.duplicates["metrics"] += result["repeated"]

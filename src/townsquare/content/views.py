@@ -7,14 +7,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import crypto, events
 from townsquare.content import repository as repo
 from townsquare.content.models import AccountProfile, Post, PostVersion, ViewSnapshot
 from townsquare.detection.models import SignalRecord
 from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action, Strike
 from townsquare.errors import NotFound
-from townsquare.events import Event, body_of
+from townsquare.eventlog import crypto, events
+from townsquare.eventlog.events import Event, body_of
 from townsquare.policy.models import Verdict
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import area_title

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import StaffUser
 from townsquare.access.roles import COUNCIL_VOTE
 from townsquare.access.service import Principal, active_roles
@@ -26,6 +25,7 @@ from townsquare.appeals.models import CouncilMember, CouncilReferral, CouncilVot
 from townsquare.council.bridging import Vote, recommend
 from townsquare.enforcement.models import Action
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 VOTE_VALUES = {"support": 1, "unsure": 0, "oppose": -1}

@@ -31,6 +31,18 @@ SCORERS = ("hate", "abuse", "threat", "misinformation", "scam", "spam")
 TARGETED = ("none", "individual", "group")
 
 
+AUTOMATION_PRECISION = 0.95  # Wilson 95% lower bound at the stated base rate
+
+
+def _proven(found: Any) -> float | None:
+    """A base-rate validation's threshold, when it states its base rate and its bound clears 0.95."""
+    if not isinstance(found, dict) or found.get("threshold") is None or found.get("base_rate") is None:
+        return None
+    if float(found.get("precision_lower_bound") or 0.0) < AUTOMATION_PRECISION:
+        return None
+    return float(found["threshold"])
+
+
 @dataclass
 class Score:
     """One scorer's verdict on one text (the contract's per-scorer object)."""
@@ -94,6 +106,24 @@ class Classifier:
 
             raise ArtifactError(f"models for {', '.join(missing)} are missing from {models_dir}")
 
+    def automation_thresholds(self) -> dict[str, float | None]:
+        """Each model scorer's auto threshold validated at the platform's base rate, for the policies'
+        `auto_threshold: validated` (content actions only); None where any tier in use lacks one.
+
+        Read from the models' metadata (`auto_thresholds.<head>`: `threshold`, `base_rate`,
+        `precision_lower_bound`); only a Wilson 95% lower bound of at least 0.95 at a stated base rate
+        counts. The strictest threshold over the tiers in use wins.
+        """
+        out: dict[str, float | None] = {}
+        for name in SCORERS:
+            found = [(self.fast.heads[name].meta.get("auto_thresholds") or {}).get(name)]
+            if self.semantic is not None:
+                found.append(self.semantic.base_rate_threshold(name))
+            values = [_proven(f) for f in found]
+            known = [v for v in values if v is not None]
+            out[f"model.{name}"] = max(known) if known and len(known) == len(values) else None
+        return out
+
     def validated_thresholds(self) -> dict[str, float | None]:
         """Each model scorer's validated auto threshold (the strictest over the tiers in use).
 
@@ -111,6 +141,29 @@ class Classifier:
                 values.append(self.semantic.auto_threshold(name))
             known = [v for v in values if v is not None]
             out[f"model.{name}"] = max(known) if len(known) == len(values) else None
+        return out
+
+    def base_rate_thresholds(self) -> dict[str, dict[str, Any]]:
+        """Each model scorer's auto threshold validated at the platform's base rate (issue 12).
+
+        Per scorer: the strictest threshold over the tiers in use, with its `base_rate` and the Wilson
+        95% `precision_lower_bound` (the weakest over the tiers); `threshold` None when any tier has
+        none (the scorer never acts alone). Read from each head's `auto_thresholds` metadata.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for name in SCORERS:
+            found = [dict((self.fast.heads[name].meta.get("auto_thresholds") or {}).get(name) or {})]
+            if self.semantic is not None:
+                found.append(dict((self.semantic.head(name).get("auto_thresholds") or {}).get(name) or {}))
+            values = [float(f["threshold"]) for f in found if f.get("threshold") is not None]
+            bounds = [
+                float(f["precision_lower_bound"]) for f in found if f.get("precision_lower_bound") is not None
+            ]
+            out[f"model.{name}"] = {
+                "threshold": max(values) if len(values) == len(found) else None,
+                "base_rate": next((f["base_rate"] for f in found if "base_rate" in f), None),
+                "precision_lower_bound": min(bounds) if len(bounds) == len(found) else None,
+            }
         return out
 
     def claim_threshold(self, method: str) -> float:

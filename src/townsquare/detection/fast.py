@@ -8,7 +8,6 @@ margin up the most.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,22 @@ from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from townsquare.detection.artifacts import ArtifactError, Manifest, load_arrays, read_manifest
 from townsquare.detection.features import Featurizer, model_text, tokenize
 
 FEATURES_FILE = "fast/features.npz"
+MAX_PHRASE = 3
+# Words that never count as evidence on their own: scikit-learn's English stop words, contractions of
+# them, titles and the placeholders model_text writes for mentions, links and numbers.
+FUNCTION_WORDS = frozenset(ENGLISH_STOP_WORDS) | frozenset(
+    "i'm i've i'll i'd you're you've you'll you'd he's she's it's we're we've we'll they're they've they'll"
+    " that's there's what's who's let's isn't aren't wasn't weren't don't doesn't didn't won't wouldn't"
+    " can't cannot couldn't shouldn't haven't hasn't hadn't ain't gonna wanna gotta im ive dont cant wont"
+    " u ur ya yall y'all lol rt amp via @user url http https www com rep reps sen gov mr mrs ms dr st"
+    " says said just like got get really oh yeah ok okay".split()
+)
 
 
 @dataclass(frozen=True)
@@ -163,15 +173,53 @@ class Explainer:
         return self._parts
 
     def evidence(self, head: str, top: int = 3) -> list[dict[str, Any]]:
-        """The `top` words with the largest positive contribution to `head`'s margin."""
+        """The `top` phrases (word n-grams of up to three tokens) that raised `head`'s margin the most.
+
+        A phrase starts and ends on a content word that itself raised the margin, so a function word
+        ("the", "a", "won't"), a title ("rep") or a placeholder ("@user", "url") is never evidence alone;
+        it may sit inside a phrase ("coming for you" is not offered, "kill you" is). Phrases do not
+        overlap; each is weighted by the sum of its tokens' contributions.
+        """
         toks, positions, features, shares = self._prepare()
         if not toks:
             return []
         col = self.model.heads[head].columns[-1]
         weights = self.model.W[features, col].astype(np.float64)
-        per_position = np.bincount(positions, weights=shares * weights, minlength=len(toks))
-        scores: dict[str, float] = defaultdict(float)
-        for tok, v in zip(toks, per_position.tolist(), strict=True):
-            scores[tok] += v
-        best = [(t, s) for t, s in sorted(scores.items(), key=lambda kv: -kv[1]) if s > 0][:top]
-        return [{"kind": "term", "match": t, "weight": round(s, 4)} for t, s in best]
+        per_position = np.bincount(positions, weights=shares * weights, minlength=len(toks)).tolist()
+        return phrases(toks, per_position, top)
+
+
+def _content(token: str) -> bool:
+    """A token that can carry evidence on its own: a word, not a function word, title or placeholder."""
+    return token.lower() not in FUNCTION_WORDS and any(ch.isalpha() for ch in token) and len(token) > 1
+
+
+def phrases(toks: Sequence[str], contribution: Sequence[float], top: int = 3) -> list[dict[str, Any]]:
+    """Non-overlapping word n-grams (n <= 3) bounded by content words that raised the margin, best first."""
+    spans: list[tuple[float, int, int]] = []
+    n = len(toks)
+    for i in range(n):
+        if contribution[i] <= 0 or not _content(toks[i]):
+            continue
+        for j in range(i, min(i + MAX_PHRASE, n)):
+            if contribution[j] <= 0 or not _content(toks[j]):
+                continue
+            total = float(sum(contribution[i : j + 1]))
+            if total > 0:
+                spans.append((total, i, j))
+    spans.sort(key=lambda s: (-s[0], s[1]))
+    used = [False] * n
+    seen: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for total, i, j in spans:
+        if any(used[i : j + 1]):
+            continue
+        match = " ".join(toks[i : j + 1])
+        if match in seen:
+            continue
+        seen.add(match)
+        used[i : j + 1] = [True] * (j + 1 - i)
+        out.append({"kind": "phrase", "match": match, "weight": round(total, 4)})
+        if len(out) == top:
+            break
+    return out

@@ -31,3 +31,24 @@ class SignalRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     post: Mapped[Post] = relationship()
+
+
+class ModelVersion(Base):
+    """A trained set of fast-tier artifacts: shadow after `models retrain`, live once two people agree.
+
+    `files` is the version's manifest (artifact path -> sha256); the artifacts themselves are kept in
+    the model store (`path`), so any version can be put back live (`models rollback`).
+    """
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(96), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # shadow | live | retired
+    path: Mapped[str] = mapped_column(String(512))
+    files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    approval_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -130,6 +130,11 @@ class SemanticTier:
         value = self.calibration["heads"][name]["auto_threshold"]
         return None if value is None else float(value)
 
+    def base_rate_threshold(self, name: str) -> dict[str, Any] | None:
+        """The cascade's auto threshold validated at a stated base rate, when its calibration has one."""
+        found = (self.calibration["heads"][name].get("auto_thresholds") or {}).get(name)
+        return dict(found) if isinstance(found, dict) else None
+
     def semantic_probabilities(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """The semantic model's own calibrated probability per head."""
         out = {}

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access import approvals
 from townsquare.access.models import Approval
 from townsquare.access.roles import CLAIMS_EDIT, CLAIMS_PUBLISH
@@ -28,6 +27,7 @@ from townsquare.detection.claims import TOPIC_POLICY, VERDICTS, Claim, ClaimMatc
 from townsquare.elections import repository as repo
 from townsquare.elections.models import ClaimEntry, ElectionSignal
 from townsquare.errors import Conflict, Forbidden, NotFound
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 RESCORE_LIMIT = 500
@@ -199,10 +199,11 @@ def apply(session: Session, rt: Runtime, version: int) -> None:
 
 def rescore(session: Session, rt: Runtime, entry: ClaimEntry) -> int:
     """Score again the posts of the claim's cluster and recent unmatched election posts; how many."""
-    from townsquare import flows
     from townsquare.content import repository as content_repo
     from townsquare.content.models import Post
     from townsquare.enforcement import service as enforcement
+    from townsquare.pipeline.decide import decide_post
+    from townsquare.pipeline.score import Reach
 
     if rt.classifier is None:
         return 0
@@ -222,12 +223,12 @@ def rescore(session: Session, rt: Runtime, entry: ClaimEntry) -> int:
     done = 0
     for post in posts:
         views, velocity = content_repo.reach(session, post.id, now)
-        flows.decide_post(
+        decide_post(
             session,
             rt,
             post,
             strikes.get(post.author_id, {}),
-            flows.Reach(views=views, velocity=velocity),
+            Reach(views=views, velocity=velocity),
             trigger=f"claims_library:{entry.library_version}",
         )
         done += 1

@@ -17,9 +17,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.content.models import Post
 from townsquare.elections.models import ElectionSignal
+from townsquare.eventlog import events
 from townsquare.review.duplicates import jaccard, signature
 from townsquare.runtime import Runtime
 

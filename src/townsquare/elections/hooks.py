@@ -3,8 +3,8 @@
 - `startup` (policy sync at process start): record the elections of elections.yaml, apply the mode.
 - `refresh` (every request that decides): apply elections, race calls and claim-library versions changed
   by any process, and record switches into and out of the election mode.
-- `add_signals` (`flows.detect`): the election scorers' signals for a batch of texts.
-- `after_batch` / `after_post` (the batch writer and `flows.decide_post`): election signals and
+- `add_signals` (`pipeline.score.detect`): the election scorers' signals for a batch of texts.
+- `after_batch` / `after_post` (`pipeline.route`, batch and single post): election signals and
   authoritative-information labels of the stored posts, and the posts fed to the campaign detector.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.detection.base import Signal
 from townsquare.elections import claims_library, detect, mode
 from townsquare.elections.models import ElectionSignal
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 ACTOR = "service:elections"
@@ -70,7 +70,7 @@ def add_signals(rt: Runtime, texts: Sequence[str], found: Sequence[Any]) -> None
 
 
 def after_batch(session: Session, rt: Runtime, items: Sequence[Any], post_ids: Sequence[int]) -> None:
-    """The batch writer's posts (`content.writer.NewPost` with their plans), stored under `post_ids`."""
+    """The batch writer's posts (`pipeline.ingest.NewPost` with their plans), stored under `post_ids`."""
     stored = [
         Stored(
             pid,
@@ -92,7 +92,7 @@ def after_batch(session: Session, rt: Runtime, items: Sequence[Any], post_ids: S
 
 
 def after_post(session: Session, rt: Runtime, post: Any, plan: Any) -> None:
-    """One post decided through `flows.decide_post` (ingest, edit, report, re-score)."""
+    """One post decided through `pipeline.decide.decide_post` (ingest, edit, report, re-score)."""
     a = post.author
     _after(
         session,

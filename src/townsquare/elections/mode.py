@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.elections import repository as repo
 from townsquare.elections.calendar import calendar_of
 from townsquare.elections.models import ModeSwitch
 from townsquare.elections.schemas import window_of
+from townsquare.eventlog import events
 from townsquare.policy.schema import ElectionCalendar
 from townsquare.runtime import Runtime
 

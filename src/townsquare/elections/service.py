@@ -12,13 +12,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.elections import mode
 from townsquare.elections import repository as repo
 from townsquare.elections.calendar import overlapping
 from townsquare.elections.models import Election, Race
 from townsquare.elections.schemas import ElectionSpec, ElectionUpdate, RaceCall, RaceSpec, window_of
 from townsquare.errors import Conflict, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.runtime import Runtime
 
 

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.content import repository as content_repo
 from townsquare.content.models import Post
 from townsquare.elections import emerging, mode
 from townsquare.elections import repository as repo
 from townsquare.elections.claims_library import library
+from townsquare.eventlog import events
 from townsquare.review.models import OPEN_STATES, Case
 from townsquare.runtime import Runtime
 

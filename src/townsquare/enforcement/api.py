@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
@@ -104,7 +104,11 @@ def get_statement(
     response_class=PlainTextResponse,
     summary="The notice sent to the affected user",
 )
-def get_notice(action_id: RowId, rt: RT, _: Annotated[Principal, Depends(require(ACTIONS_READ))]) -> str:
+def get_notice(
+    action_id: RowId, request: Request, rt: RT, _: Annotated[Principal, Depends(require(ACTIONS_READ))]
+) -> str:
+    # Without a configured public address, links point at the address this service answered on.
+    base = rt.settings.public_url or str(request.base_url)
     with transaction(rt.sessions) as session:
         action = action_by_id(session, action_id)
         try:
@@ -123,7 +127,7 @@ def get_notice(action_id: RowId, rt: RT, _: Annotated[Principal, Depends(require
             policy_definition=definition,
             evidence=list(action.evidence or []),
             appeal_url=appeal_url(
-                rt.settings.public_url,
+                base,
                 rt.link_key,
                 "action",
                 action.puid,

@@ -25,7 +25,7 @@ from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.enforcement.schemas import BulkDecision, HumanAction
 from townsquare.errors import Conflict, Forbidden, Invalid, TownsquareError
-from townsquare.policy import service as policy_service
+from townsquare.pipeline.refresh import refresh_states
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import ACCOUNT_ACTIONS, area_title
 
@@ -86,7 +86,7 @@ def _describe(account: Account, protected: bool) -> str:
 def act(session: Session, rt: Runtime, who: Principal, data: HumanAction) -> Action | Approval:
     """Apply a moderator's decision, or open an approval when it is a high-impact ban."""
     who.need(ACTION_PERMISSION[data.action])
-    policy_service.refresh_states(session, rt)  # cite the version live now, even if the CLI published it
+    refresh_states(session, rt)  # cite the version live now, even if the CLI published it
     req = build_request(rt, session, data, who.actor)
     req.protected = check_actor_may_act(session, who, req.account)
     if data.action == "ban" and high_impact(rt, req.account, req.protected):
@@ -121,7 +121,7 @@ def _execute_ban(session: Session, rt: Runtime, approval: Approval) -> dict[str,
     if who is None:
         raise Forbidden("only a staff user may ask for a ban", {"field": "requested_by"})
     data = HumanAction.model_validate(approval.payload)
-    policy_service.refresh_states(session, rt)
+    refresh_states(session, rt)
     req = build_request(rt, session, data, who.actor)
     req.protected = check_actor_may_act(session, who, req.account)
     req.reason, req.approval_id = _approved_reason(approval, data.reason), approval.id
@@ -193,7 +193,7 @@ def apply_bulk(
     session: Session, rt: Runtime, who: Principal, data: BulkDecision, approval: Approval | None = None
 ) -> dict[str, Any]:
     """Apply a bulk decision item by item; an item that fails its checks stores nothing and is reported."""
-    policy_service.refresh_states(session, rt)
+    refresh_states(session, rt)
     found = repo.posts_by_pid(session, data.posts)
     results: list[dict[str, Any]] = []
     for pid in data.posts:

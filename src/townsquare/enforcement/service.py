@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.protect import is_protected
 from townsquare.brandsafety import hooks as brandsafety
 from townsquare.content.models import Account, Post
 from townsquare.enforcement.dsa import StatementInput, build_statement, make_puid
 from townsquare.enforcement.models import Action, Strike
 from townsquare.errors import Conflict, Invalid
+from townsquare.eventlog import events
 from townsquare.policy.models import Verdict
 from townsquare.taxonomy import ACCOUNT_ACTIONS, ACTIONS, POST_STATUS_FOR_ACTION, area_title, severity_rank
 

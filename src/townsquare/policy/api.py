@@ -16,6 +16,7 @@ from townsquare.api_types import PENDING, Version
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import NotFound
+from townsquare.pipeline.refresh import refresh_states
 from townsquare.policy import publishing, service
 from townsquare.policy import textbank_versions as banks
 
@@ -43,7 +44,7 @@ def get_policy(
     area: str, version: Version, rt: RT, _: Annotated[Principal, Depends(require(POLICIES_READ))]
 ) -> dict[str, Any]:
     with transaction(rt.sessions) as session:
-        service.refresh_states(session, rt)
+        refresh_states(session, rt)
     try:
         spec = rt.policies.version(area, version)
     except KeyError as exc:
@@ -94,7 +95,7 @@ class BankRequest(BaseModel):
 @textbanks.get("", responses=ERRORS, summary="Every text-bank version, its state, and whether it scores")
 def list_textbanks(rt: RT, _: Annotated[Principal, Depends(require(POLICIES_READ))]) -> list[dict[str, Any]]:
     with transaction(rt.sessions) as session:
-        service.refresh_states(session, rt)
+        refresh_states(session, rt)
         return banks.list_view(session, rt)
 
 

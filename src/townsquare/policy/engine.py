@@ -153,7 +153,8 @@ def _thresholds(policy: PolicyVersion, ctx: DecisionContext) -> tuple[_Threshold
     rm, am = (rule.review_multiplier, rule.auto_multiplier) if rule else (1.0, 1.0)
     out: _Thresholds = {}
     for s in policy.signals:
-        auto = None if s.auto_threshold is None else round(s.auto_threshold * am, 6)
+        # An unresolved "validated" (no model validation was loaded) never acts alone.
+        auto = round(s.auto_threshold * am, 6) if isinstance(s.auto_threshold, float) else None
         out[s.scorer] = (round(s.review_threshold * rm, 6), auto)
     return out, rule is not None
 

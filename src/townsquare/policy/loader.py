@@ -61,10 +61,16 @@ class VersionSpec:
     content: str  # canonical JSON, as the database stores it
 
     @classmethod
-    def build(cls, area: str, title: str, policy: PolicyVersion) -> VersionSpec:
-        """A spec for `policy`, computing its canonical JSON and sha256 content hash."""
+    def build(
+        cls, area: str, title: str, policy: PolicyVersion, resolved: PolicyVersion | None = None
+    ) -> VersionSpec:
+        """A spec for `policy`, computing its canonical JSON and sha256 content hash.
+
+        `resolved`: the same version with `auto_threshold: validated` replaced by the numbers the models
+        were validated to; the engine evaluates it, while the hash stays that of the declared rules.
+        """
         content = canonical_json(area, policy)
-        return cls(area, title, policy, hashlib.sha256(content.encode()).hexdigest(), content)
+        return cls(area, title, resolved or policy, hashlib.sha256(content.encode()).hexdigest(), content)
 
     @property
     def scorers(self) -> frozenset[str]:
@@ -90,10 +96,14 @@ class PolicySet:
     _specs: dict[tuple[str, int], VersionSpec] = field(default_factory=dict, repr=False)
     _active: dict[str, list[VersionSpec]] = field(default_factory=dict, repr=False, compare=False)
     _digests: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    automation: Mapping[str, float | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_files(cls, files: Iterable[PolicyFile]) -> PolicySet:
-        """A set from already-validated files (one per area)."""
+    def from_files(
+        cls, files: Iterable[PolicyFile], automation: Mapping[str, float | None] | None = None
+    ) -> PolicySet:
+        """A set from already-validated files (one per area); `automation` resolves the rules whose
+        auto threshold is `validated` (a scorer missing from it never acts alone)."""
         by_area: dict[str, PolicyFile] = {}
         specs: dict[tuple[str, int], VersionSpec] = {}
         for pf in files:
@@ -101,8 +111,8 @@ class PolicySet:
                 raise PolicyError(pf.area, "area defined twice", field="area")
             by_area[pf.area] = pf
             for v in pf.versions:
-                specs[(pf.area, v.version)] = VersionSpec.build(pf.area, pf.title, v)
-        return cls(dict(sorted(by_area.items())), specs)
+                specs[(pf.area, v.version)] = VersionSpec.build(pf.area, pf.title, v, resolve(v, automation))
+        return cls(dict(sorted(by_area.items())), specs, automation=dict(automation or {}))
 
     def areas(self) -> list[str]:
         """Area ids, sorted."""
@@ -160,7 +170,7 @@ class PolicySet:
                 v.model_copy(update={"state": states.get((pf.area, v.version), v.state)}) for v in pf.versions
             ]
             files.append(pf.model_copy(update={"versions": versions}))
-        return PolicySet.from_files(files)
+        return PolicySet.from_files(files, self.automation)
 
     def _in_state(self, area: str, state: State) -> VersionSpec | None:
         for v in self.files[area].versions:
@@ -221,7 +231,7 @@ def _check_area_rules(path: Path, area: str, v: PolicyVersion) -> None:
     """Rules that span fields or are particular to an area, which the schema cannot express."""
     rule = v.context.election_period
     for i, s in enumerate(v.signals):
-        if rule and s.auto_threshold is not None:
+        if rule and isinstance(s.auto_threshold, float):
             if s.review_threshold * rule.review_multiplier > s.auto_threshold * rule.auto_multiplier:
                 raise PolicyError(
                     path,
@@ -257,8 +267,8 @@ def _check_thresholds(path: Path, v: PolicyVersion, validated: Mapping[str, floa
     multiplier = v.context.election_period.auto_multiplier if v.context.election_period else 1.0
     for i, rule in enumerate(v.signals):
         auto = rule.auto_threshold
-        if auto is None:
-            continue
+        if auto is None or auto == "validated":
+            continue  # "validated" resolves to the scorer's own validated number (see `resolve`)
         fld = f"signals[{i}].auto_threshold"
         if rule.scorer not in validated:
             raise PolicyError(
@@ -288,8 +298,31 @@ def _check_thresholds(path: Path, v: PolicyVersion, validated: Mapping[str, floa
             )
 
 
-def load_policies(directory: Path, scorer_auto_thresholds: Mapping[str, float | None]) -> PolicySet:
-    """Load every `*.yaml` policy in `directory`, refusing thresholds laxer than the scorers allow."""
+def resolve(v: PolicyVersion, automation: Mapping[str, float | None] | None) -> PolicyVersion | None:
+    """`v` with each `auto_threshold: validated` replaced by the scorer's base-rate-validated threshold
+    (never below the rule's review threshold), or None where no model validation exists; None when `v`
+    has no such rule."""
+    if not any(s.auto_threshold == "validated" for s in v.signals):
+        return None
+    known = automation or {}
+    signals = []
+    for s in v.signals:
+        if s.auto_threshold == "validated":
+            value = known.get(s.scorer)
+            s = s.model_copy(
+                update={"auto_threshold": None if value is None else max(value, s.review_threshold)}
+            )
+        signals.append(s)
+    return v.model_copy(update={"signals": signals})
+
+
+def load_policies(
+    directory: Path,
+    scorer_auto_thresholds: Mapping[str, float | None],
+    automation: Mapping[str, float | None] | None = None,
+) -> PolicySet:
+    """Load every `*.yaml` policy in `directory`, refusing thresholds laxer than the scorers allow;
+    `automation` holds the base-rate-validated thresholds that `auto_threshold: validated` reads."""
     directory = Path(directory)
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
@@ -302,7 +335,7 @@ def load_policies(directory: Path, scorer_auto_thresholds: Mapping[str, float | 
             if v.state != "retired":
                 _check_thresholds(path, v, scorer_auto_thresholds)
         files.append(pf)
-    return PolicySet.from_files(files)
+    return PolicySet.from_files(files, automation)
 
 
 def load_election_calendar(path: str | Path) -> ElectionCalendar:

@@ -57,12 +57,16 @@ class SignalRule(_Strict):
 
     scorer: str = Field(pattern=SCORER_PATTERN)
     review_threshold: float = Field(gt=0.0, le=1.0)
-    # None: this scorer may route to review but never act alone under this policy.
-    auto_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # None: this scorer may route to review but never act alone under this policy. "validated": the
+    # threshold the scorer's model was validated to at the platform's base rate (Wilson 95% lower bound
+    # >= 0.95, read from the model's metadata when the policies load); none recorded: never acts alone.
+    auto_threshold: float | Literal["validated"] | None = Field(default=None)
 
     @model_validator(mode="after")
     def _auto_not_below_review(self) -> SignalRule:
-        if self.auto_threshold is not None and self.auto_threshold < self.review_threshold:
+        if isinstance(self.auto_threshold, float) and not 0.0 <= self.auto_threshold <= 1.0:
+            raise ValueError('auto_threshold must be between 0 and 1, "validated" or null')
+        if isinstance(self.auto_threshold, float) and self.auto_threshold < self.review_threshold:
             raise ValueError("auto_threshold must be >= review_threshold")
         return self
 

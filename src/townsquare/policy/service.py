@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,19 +12,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from townsquare import events
 from townsquare.access.alerts import raise_alert
 from townsquare.content.models import Post
+from townsquare.detection.base import Signal
 from townsquare.enforcement.models import Strike
 from townsquare.enforcement.service import current_standing
 from townsquare.errors import Conflict, Invalid, NotFound
-from townsquare.events import Event
-from townsquare.flows import score
+from townsquare.eventlog import events
+from townsquare.eventlog.events import Event
 from townsquare.policy import textbank_versions
 from townsquare.policy.engine import DecisionContext, evaluate
 from townsquare.policy.loader import Mode
 from townsquare.policy.models import PolicyVersionRecord
-from townsquare.review.pauses import active_pauses
 from townsquare.runtime import Runtime
 
 STATES = ("draft", "shadow", "live", "retired")
@@ -206,7 +206,7 @@ def _db_states(session: Session) -> dict[tuple[str, int], Any]:
     return {(area, version): state for area, version, state in rows}
 
 
-def refresh_states(session: Session, rt: Runtime) -> bool:
+def apply_states(session: Session, rt: Runtime) -> bool:
     """Apply policy states and live text banks changed by another process; True when any changed."""
     rows = session.execute(
         select(
@@ -226,13 +226,6 @@ def refresh_states(session: Session, rt: Runtime) -> bool:
     if any(current.get(key) != state for key, state in states.items()):
         rt.policies = policies.with_states(states)
         changed = True
-    paused = active_pauses(session)  # a kill switch pulled in another process applies here at once
-    if paused != rt.paused:
-        rt.paused = paused
-        changed = True
-    from townsquare.elections import hooks as elections
-
-    elections.refresh(session, rt)  # elections, race calls, mode switches and the claim library
     return changed
 
 
@@ -368,8 +361,16 @@ def _replay_context(
     )
 
 
-def backtest(session: Session, rt: Runtime, area: str, version: int, *, samples: int = 10) -> Backtest:
-    """Replay stored posts (current text) through `version` of `area` and compare with the live version."""
+def backtest(
+    session: Session,
+    rt: Runtime,
+    area: str,
+    version: int,
+    score: Callable[[Runtime, str], list[Signal]],
+    *,
+    samples: int = 10,
+) -> Backtest:
+    """Replay stored posts (current text, scored by `score`) through `version` of `area` against live."""
     try:
         candidate_spec = rt.policies.version(area, version)
     except KeyError as exc:

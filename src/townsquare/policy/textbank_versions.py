@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.alerts import raise_alert
 from townsquare.detection.textbanks import TextBank, TextBankScorer
 from townsquare.errors import Conflict, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.policy.loader import PolicyError, _check_thresholds
 from townsquare.policy.models import PolicyVersionRecord
 from townsquare.runtime import Runtime

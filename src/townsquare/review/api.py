@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from townsquare import events
 from townsquare.access.approvals import approval_view
 from townsquare.access.models import Approval
 from townsquare.access.permissions import Principal, require
@@ -19,8 +18,9 @@ from townsquare.content import repository as repo
 from townsquare.content.api import ERRORS, RT
 from townsquare.db import transaction
 from townsquare.errors import NotFound
-from townsquare.policy.service import refresh_states
-from townsquare.review import bulk, dashboard, quality, service, views
+from townsquare.eventlog import events
+from townsquare.pipeline.refresh import refresh_states
+from townsquare.review import bulk, dashboard, quality, service, views, worklist
 from townsquare.review.models import Notification
 
 router = APIRouter(prefix="/v1", tags=["review"])
@@ -78,14 +78,18 @@ def queue_cases(
         return views.list_cases(session, rt, queue=queue, dup_group=dup_group, limit=limit)
 
 
-@router.post("/queues/{queue}/next", responses=ERRORS, summary="Take the highest-priority case you may take")
+@router.post(
+    "/queues/{queue}/next",
+    responses=ERRORS,
+    summary="Take the highest-priority case you may take; says which cases above it were skipped and why",
+)
 def take_next(queue: str, rt: RT, who: Decider) -> dict[str, Any]:
     _queue_known(rt, queue)
     with transaction(rt.sessions) as session:
-        case = service.next_case(session, rt, who, queue)
+        case, skipped = worklist.take_next(session, rt, who, queue)
         if case is None:
-            return {"case": None, "message": f"queue {queue} has no case you can take"}
-        return {"case": views.case_view(session, rt, case)}
+            return {"case": None, "message": f"queue {queue} has no case you can take", "skipped": skipped}
+        return {"case": views.case_view(session, rt, case), "skipped": skipped}
 
 
 @router.get("/cases/{case_id}", responses=ERRORS, summary="Everything needed to decide a case")

@@ -12,25 +12,27 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
 
-from townsquare import events
 from townsquare.access import approvals
 from townsquare.access.models import Approval
 from townsquare.access.roles import ACTION_PERMISSION, BULK_DECIDE
 from townsquare.access.service import Principal
 from townsquare.api_types import BodyId
-from townsquare.content.models import Post
+from townsquare.content.models import Account, Post
 from townsquare.enforcement import human
 from townsquare.enforcement.schemas import BulkDecision
 from townsquare.errors import Forbidden, Invalid
+from townsquare.eventlog import events
 from townsquare.review import reports
 from townsquare.review.models import OPEN_STATES, Case, CaseDecision
 from townsquare.review.views import case_row, holders
 from townsquare.runtime import Runtime
 
 MAX_CASES = 1000
+PREVIEW_ROWS = 25
+PREVIEW_AUTHORS = 50
 
 
 class CaseFilter(BaseModel):
@@ -67,8 +69,7 @@ class BulkCaseDecision(BaseModel):
     reason: str = Field(min_length=1, max_length=2_000)
 
 
-def matching(session: Session, f: CaseFilter) -> list[Case]:
-    """The open post cases (reviews and automation samples) the filter picks, highest priority first."""
+def _query(f: CaseFilter) -> Select[tuple[Case]]:
     q = select(Case).where(Case.state.in_(OPEN_STATES), Case.post_id.is_not(None), Case.kind.in_(("review",)))
     if f.dup_group:
         q = q.where(Case.dup_group == f.dup_group)
@@ -80,20 +81,65 @@ def matching(session: Session, f: CaseFilter) -> list[Case]:
         q = q.where(Case.id.in_(f.case_ids))
     if f.contains:
         q = q.join(Post, Post.id == Case.post_id).where(Post.text.contains(f.contains, autoescape=True))
-    return list(session.scalars(q.order_by(Case.priority.desc(), Case.id).limit(MAX_CASES + 1)))
+    return q
+
+
+def matching(session: Session, f: CaseFilter) -> list[Case]:
+    """The open post cases (reviews and automation samples) the filter picks, highest priority first."""
+    q = _query(f).order_by(Case.priority.desc(), Case.id).limit(MAX_CASES + 1)
+    return list(session.scalars(q))
 
 
 def preview(session: Session, rt: Runtime, who: Principal, f: CaseFilter) -> dict[str, Any]:
-    """How many cases a bulk decision would cover, a sample of them, and whether it needs approval."""
+    """How many cases a bulk decision would cover, the most common policy, the authors, a sample of the
+    cases, and whether it needs approval (counted in the database: a preview of a long queue is quick)."""
     who.need(BULK_DECIDE)
-    cases = matching(session, f)
+    ids = _query(f).with_only_columns(Case.id).limit(MAX_CASES + 1).subquery()
+    count = int(session.scalar(select(func.count()).select_from(ids)) or 0)
+    policies: dict[str, int] = {
+        str(pol): int(n)
+        for pol, n in session.execute(
+            select(Case.policy, func.count())
+            .where(Case.id.in_(select(ids.c.id)), Case.policy.is_not(None))
+            .group_by(Case.policy)
+            .order_by(func.count().desc())
+        )
+    }
+    authors = session.execute(
+        select(Account.handle, Account.platform_id, func.count())
+        .join(Case, Case.account_id == Account.id)
+        .where(Case.id.in_(select(ids.c.id)))
+        .group_by(Account.id, Account.handle, Account.platform_id)
+        .order_by(func.count().desc(), Account.handle)
+        .limit(PREVIEW_AUTHORS)
+    ).all()
+    distinct_authors = session.scalar(
+        select(func.count(func.distinct(Case.account_id))).where(Case.id.in_(select(ids.c.id)))
+    )
+    rows = session.scalars(
+        _query(f)
+        .options(joinedload(Case.post), joinedload(Case.account))
+        .order_by(Case.priority.desc(), Case.id)
+        .limit(PREVIEW_ROWS)
+    ).all()
     now, names = rt.now(), holders(session)
+    sample = []
+    for c in rows:
+        row = case_row(c, now, names)
+        row.update(
+            {"author": c.account.handle, "author_id": c.account.platform_id, "protected": c.account.protected}
+        )
+        sample.append(row)
     return {
-        "count": min(len(cases), MAX_CASES),
-        "truncated": len(cases) > MAX_CASES,
-        "needs_approval": len(cases) > rt.settings.bulk_approval_size,
+        "count": min(count, MAX_CASES),
+        "truncated": count > MAX_CASES,
+        "needs_approval": count > rt.settings.bulk_approval_size,
         "approval_size": rt.settings.bulk_approval_size,
-        "sample": [case_row(c, now, names) for c in cases[:10]],
+        "policy": next(iter(policies), None),
+        "policies": policies,
+        "authors": [{"handle": h, "platform_id": pid, "cases": int(n)} for h, pid, n in authors],
+        "author_count": int(distinct_authors or 0),
+        "sample": sample,
     }
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.enforcement.models import Action
+from townsquare.eventlog import events
 from townsquare.review import quality
 from townsquare.review.models import AutomationPause, Case
 from townsquare.review.views import queue_summary

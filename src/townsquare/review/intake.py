@@ -12,12 +12,12 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post
 from townsquare.db import expire_loaded
+from townsquare.eventlog import events
 from townsquare.policy.engine import Decision, PolicyEvaluation
-from townsquare.review import duplicates, uphold
+from townsquare.review import duplicates, likelihood, uphold
 from townsquare.review.models import OPEN_STATES, Case
 from townsquare.review.priority import PriorityInputs, priority
 from townsquare.review.queues import Facts
@@ -78,6 +78,8 @@ class _PriorityFacts(Protocol):
 
     severity: str
     score: float
+    policy: str | None
+    scorer: str | None
     brigading: dict[str, Any] | None
     report_count: int
     trusted_flagger: bool
@@ -85,10 +87,21 @@ class _PriorityFacts(Protocol):
     opened_at: datetime
 
 
+def _calibration(rt: Runtime) -> likelihood.Likelihood | None:
+    classifier = rt.classifier
+    return likelihood.for_models(classifier.fast.manifest.files if classifier is not None else None)
+
+
 def _inputs(
-    c: _PriorityFacts, followers: int, reach: tuple[int, float], now: datetime, record: uphold.Record
+    c: _PriorityFacts,
+    followers: int,
+    reach: tuple[int, float],
+    now: datetime,
+    record: uphold.Record,
+    calibration: likelihood.Likelihood | None = None,
 ) -> PriorityInputs:
     views, velocity = reach
+    calibrated = calibration.of(c.policy, c.scorer, c.score) if calibration and c.kind == "review" else None
     trusted = _trusted(c)
     independent = int((c.brigading or {}).get("independent", c.report_count - trusted))
     return PriorityInputs(
@@ -103,6 +116,7 @@ def _inputs(
         check=c.kind in CHECK_KINDS,
         upheld=record.upheld,
         decided=record.decided,
+        calibrated=None if calibrated is None else round(calibrated, 4),
     )
 
 
@@ -121,7 +135,7 @@ def refresh_priority(
         records if records is not None else uphold.records(session), case.policy, case.scorer
     )
     case.priority, case.priority_inputs = priority(
-        _inputs(case, case.account.follower_count, known, now, record)
+        _inputs(case, case.account.follower_count, known, now, record, _calibration(rt))
     )
 
 
@@ -157,10 +171,12 @@ def reprioritise_posts(session: Session, rt: Runtime, post_ids: set[int]) -> int
     now = rt.now()
     reach = repo.reach_many(session, {r.post_id for r in rows}, now)
     found = uphold.records(session)
+    calibration = _calibration(rt)
     updates = []
     for r in rows:
         record = uphold.record_for(found, r.policy, r.scorer)
-        value, inputs = priority(_inputs(r, r.follower_count, reach.get(r.post_id, (0, 0.0)), now, record))
+        known = reach.get(r.post_id, (0, 0.0))
+        value, inputs = priority(_inputs(r, r.follower_count, known, now, record, calibration))
         updates.append({"id": r.id, "priority": value, "priority_inputs": inputs})
     session.execute(update(Case), updates)
     expire_loaded(session, Case, [r.id for r in rows], ["priority", "priority_inputs"])

@@ -10,8 +10,8 @@ from typing import Any, TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.content.models import Post, PostVersion
+from townsquare.eventlog import events
 from townsquare.review.models import Case, CaseDecision
 
 # The scorer a policy's decisions teach (None: no trained head for that policy yet).

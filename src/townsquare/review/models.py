@@ -26,6 +26,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_queue_state", "queue", "state"),
         Index("ix_cases_subject", "subject_type", "post_id", "account_id"),
+        Index("ix_cases_queue_priority", "queue", "priority"),
+        Index("ix_cases_queue_opened", "queue", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -143,3 +145,27 @@ class ReportOutcome(Base):
     suspicious: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # upheld | rejected
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CaseNote(Base):
+    """An internal note on a case, for the next person who opens it (never shown to the platform user)."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewerPrefs(Base):
+    """A reviewer's wellbeing settings: what to blur, grayscale, and when to suggest a break."""
+
+    __tablename__ = "reviewer_prefs"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    blur_from: Mapped[str] = mapped_column(String(16), default="high")  # low|medium|high|critical|off
+    grayscale: Mapped[bool] = mapped_column(Boolean, default=False)
+    break_after: Mapped[int] = mapped_column(Integer, default=8)  # severe cases in a row; 0 = never
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

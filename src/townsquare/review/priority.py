@@ -4,8 +4,10 @@
 
 * **severity**: the policy's severity as a weight: low 1, medium 2, high 3, critical 5.
 * **likelihood** that the content violates. It starts from the best model or text-bank score for the
-  case's policy, blended with how often reviewers have upheld the review cases that the same (policy,
-  scorer) opened: base = (upheld + 10 × score) / (decided + 10), so the score speaks alone until its
+  case's policy, as calibrated at the platform's base rate where `likelihood.json` knows the (policy,
+  scorer) and the models loaded (`likelihood.py`; else the raw score), blended with how often
+  reviewers have upheld the review cases that the same (policy, scorer) opened:
+  base = (upheld + 10 × score) / (decided + 10), so the score speaks alone until its
   signal has a record, and a signal reviewers rarely uphold sinks whatever its scores (`uphold.py`).
   Independent reports raise it: 1 − (1 − base) × 0.75^independent_reports, where a trusted flagger's
   report counts as 3 and a report flagged as possible brigading does not count. Cases that exist to
@@ -51,12 +53,14 @@ class PriorityInputs:
     check: bool = False  # second review, automation sample or escalation
     upheld: int = 0  # of `decided` earlier decisions on review cases of the same (policy, scorer)
     decided: int = 0
+    # The score's likelihood at the platform's base rate (review/likelihood.py); None: the score itself.
+    calibrated: float | None = None
 
     def likelihood(self) -> float:
         """How likely the content violates: the score blended with its signal's record, then reports."""
         if self.check:
             return CHECK_LIKELIHOOD
-        score = min(max(self.score, 0.0), 1.0)
+        score = min(max(self.score if self.calibrated is None else self.calibrated, 0.0), 1.0)
         base = (self.upheld + RECORD_PRIOR * score) / (self.decided + RECORD_PRIOR)
         # independent_reports excludes trusted flaggers, whose reports each count TRUSTED_WEIGHT times.
         weight = self.independent_reports + TRUSTED_WEIGHT * self.trusted_reports

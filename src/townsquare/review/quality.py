@@ -20,12 +20,12 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.alerts import raise_alert
 from townsquare.access.models import StaffUser
 from townsquare.access.service import Principal
 from townsquare.detection.training.metrics import wilson_interval
 from townsquare.errors import Conflict, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.review.intake import Opening, open_case, sampled
 from townsquare.review.models import AutomationPause, Case, CaseDecision
 from townsquare.review.pauses import active_pauses

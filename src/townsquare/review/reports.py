@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.content.models import Account, Post, Report
 from townsquare.detection.features import model_text
 from townsquare.detection.normalize import tokens
+from townsquare.eventlog import events
 from townsquare.review.intake import ACTOR, Opening, existing, open_case, refresh_priority, route
 from townsquare.review.models import Case, ReportOutcome
 from townsquare.runtime import Runtime

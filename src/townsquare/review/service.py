@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import Approval, StaffUser
 from townsquare.access.protect import check_actor_may_act
 from townsquare.access.roles import CASE_DECIDE
@@ -26,12 +25,12 @@ from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
 from townsquare.enforcement.schemas import HumanAction
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound
+from townsquare.eventlog import events
 from townsquare.review import quality, reports
 from townsquare.review.intake import refresh_priority
 from townsquare.review.models import OPEN_STATES, Case, CaseDecision
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import ACCOUNT_ACTIONS
-
 
 MAX_REASON = 2_000  # characters in a reason written to the event log
 

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import events
 from townsquare.access.models import StaffUser
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post, Report
 from townsquare.content.views import account_view, post_view
+from townsquare.eventlog import events
 from townsquare.review.models import OPEN_STATES, Case, CaseDecision, ReportOutcome
 from townsquare.review.reports import track_record
 from townsquare.runtime import Runtime
@@ -115,7 +115,13 @@ def _thread(session: Session, post: Post) -> dict[str, Any]:
     def brief(p: Post | None) -> dict[str, Any] | None:
         if p is None:
             return None
-        return {"platform_id": p.platform_id, "author": p.author.handle, "text": p.text, "status": p.status}
+        return {
+            "platform_id": p.platform_id,
+            "author": p.author.handle,
+            "author_id": p.author.platform_id,
+            "text": p.text,
+            "status": p.status,
+        }
 
     return {"reply_to": brief(parent), "quote_of": brief(quoted), "replies": [brief(r) for r in replies]}
 
@@ -139,6 +145,7 @@ def _reports(session: Session, case: Case) -> list[dict[str, Any]]:
             "outcome": o.outcome,
             "created_at": _ts(r.created_at),
             "reporter": a.handle if a is not None else None,
+            "reporter_id": a.platform_id if a is not None else None,
             "reporter_record": records.get(a.id) if a is not None else None,
         }
         for r, o, a in rows

@@ -25,6 +25,7 @@ from townsquare.council import service as council
 from townsquare.db import transaction
 from townsquare.enforcement.models import Action
 from townsquare.errors import TownsquareError
+from townsquare.review import wellbeing
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import area_title
 from townsquare.web.render import csrf_token, error_field, page
@@ -45,6 +46,7 @@ def appeals_page(request: Request, rt: RT, who: Reviewer) -> HTMLResponse:
             "principal": who,
             "csrf_token": csrf_token(session, who),
             "appeals": [appeals.view(a, rt.now()) for a in rows],
+            **wellbeing.context(session, rt, who),
         }
     return page(request, "review_appeals.html", **ctx)
 
@@ -78,6 +80,7 @@ def _appeal_page(
     error: str = "",
     field: str = "",
     status: int = 200,
+    form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     with transaction(rt.sessions) as session:
         appeal = appeals.get(session, appeal_id)
@@ -91,6 +94,8 @@ def _appeal_page(
             "error": error,
             "error_field": field,
             "areas": [(a, area_title(a)) for a in rt.policies.areas()],
+            "form": form or {},
+            **wellbeing.context(session, rt, who),
         }
     return page(request, "review_appeal.html", status_code=status, **ctx)
 
@@ -129,7 +134,8 @@ def decide_appeal(
     action: Annotated[str, Form()] = "",
     policy: Annotated[str, Form()] = "",
 ) -> Response:
-    """Decide the appeal held."""
+    """Decide the appeal held; a refusal shows the form with every field as entered."""
+    form = {"outcome": outcome, "reason": reason, "action": action, "policy": policy}
     try:
         data = appeals.AppealDecision(
             outcome=outcome,
@@ -142,7 +148,14 @@ def decide_appeal(
     except (ValidationError, TownsquareError) as exc:
         message = getattr(exc, "message", "") or f"check the {error_field(exc, 'outcome')}"
         return _appeal_page(
-            request, rt, who, appeal_id, message, error_field(exc, "outcome"), getattr(exc, "status", 422)
+            request,
+            rt,
+            who,
+            appeal_id,
+            message,
+            error_field(exc, "outcome"),
+            getattr(exc, "status", 422),
+            form,
         )
     return RedirectResponse(f"/review/appeals/{appeal_id}", status_code=303)
 
@@ -172,6 +185,7 @@ def _referral_page(
     error: str = "",
     field: str = "",
     status: int = 200,
+    form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     with transaction(rt.sessions) as session:
         ref = council.referral(session, ref_id)
@@ -182,6 +196,8 @@ def _referral_page(
             "tags": council.REASON_TAGS,
             "error": error,
             "error_field": field,
+            "form": form or {},
+            **wellbeing.context(session, rt, who),
         }
     return page(request, "council_referral.html", status_code=status, **ctx)
 
@@ -202,7 +218,8 @@ def vote(
     rationale: Annotated[str, Form()] = "",
     tags: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Cast a vote."""
+    """Cast a vote; a refusal shows the form with every field as entered."""
+    form = {"vote": vote, "rationale": rationale, "tags": tags or []}
     try:
         data = council.VoteIn(vote=vote, rationale=rationale, tags=tags or [])
         with transaction(rt.sessions) as session:
@@ -210,6 +227,13 @@ def vote(
     except (ValidationError, TownsquareError) as exc:
         message = getattr(exc, "message", "") or f"check the {error_field(exc, 'vote')}"
         return _referral_page(
-            request, rt, who, referral_id, message, error_field(exc, "vote"), getattr(exc, "status", 422)
+            request,
+            rt,
+            who,
+            referral_id,
+            message,
+            error_field(exc, "vote"),
+            getattr(exc, "status", 422),
+            form,
         )
     return RedirectResponse(f"/council/referrals/{referral_id}?voted=1", status_code=303)

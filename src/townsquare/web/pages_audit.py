@@ -6,17 +6,18 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from townsquare import audit_query as aq
 from townsquare.access import insider
 from townsquare.access.permissions import Principal, require
 from townsquare.access.roles import AUDIT_EXPORT, AUDIT_READ
 from townsquare.content.api import RT
 from townsquare.db import transaction
 from townsquare.errors import Invalid
+from townsquare.eventlog import query as aq
 from townsquare.web.render import csrf_token, page
+from townsquare.web.verify_job import job_for
 
 router = APIRouter()
 
@@ -52,6 +53,20 @@ def _events(session: Session, raw: dict[str, str], cursor: str) -> dict[str, Any
     }
 
 
+def actor_filter(actor: str) -> str:
+    """The log's form of an actor typed on the page: a bare name is a staff user's."""
+    actor = actor.strip()
+    if actor.startswith("@"):
+        actor = actor[1:]
+    return actor if not actor or ":" in actor else f"user:{actor}"
+
+
+@router.get("/audit/verify", include_in_schema=False)
+def verify_progress(rt: RT, _: Annotated[Principal, Depends(require(AUDIT_READ))]) -> JSONResponse:
+    """How far the background verification has got (the audit page polls this)."""
+    return JSONResponse(job_for(rt).progress(), headers={"Cache-Control": "no-store"})
+
+
 @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
 def audit_page(
     request: Request,
@@ -75,10 +90,13 @@ def audit_page(
         "since": since,
         "until": until,
     }
+    job = job_for(rt)
     if verify == "1":
-        aq.run_verification(rt)  # before reading, so the status below sees what it sealed
+        job.start()  # in the background: the page shows its progress and the result when it is done
+    # People name actors by user name; the log names them `user:<name>` (other kinds keep their prefix).
+    query = {**raw, "actor": actor_filter(actor)}
     with transaction(rt.sessions) as session:
-        found = _events(session, raw, cursor)
+        found = _events(session, query, cursor)
         context = {
             "principal": who,
             "csrf_token": csrf_token(session, who),
@@ -86,6 +104,7 @@ def audit_page(
             "can_export": who.has(AUDIT_EXPORT),
             "chain": aq.status(rt, session),
             "alerts": [insider.alert_view(a) for a in insider.open_alerts(session, limit=50)],
+            "verifying": job.progress() if job.running else None,
             **found,
         }
     return page(request, "audit.html", status_code=422 if found["error"] else 200, **context)

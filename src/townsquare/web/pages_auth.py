@@ -30,11 +30,21 @@ LOGIN_CSRF_COOKIE = "ts_login_csrf"
 FormField = Annotated[str, Form(max_length=1024)]
 
 
+def safe_next(target: str) -> str:
+    """Where to go after login: a path on this site only (never another host), else the home page."""
+    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+    return target if ok and len(target) <= 2000 else "/"
+
+
 def _login_page(
-    request: Request, rt: Runtime, *, error: str = "", username: str = "", status: int = 200
+    request: Request, rt: Runtime, *, error: str = "", username: str = "", status: int = 200, next: str = ""
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
-    resp = page(request, "login.html", status, login_csrf=token, error=error, username=username)
+    target = safe_next(next or request.query_params.get("next", ""))
+    resp = page(
+        request, "login.html", status, login_csrf=token, error=error, username=username,
+        next=target if target != "/" else "",
+    )  # fmt: skip
     resp.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -65,24 +75,27 @@ def login_submit(
     password: FormField = "",
     totp: Annotated[str, Form(max_length=16)] = "",
     csrf_token: FormField = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     if not _same(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
         # 400, not 403: the form is stale or forged; nothing about the caller's rights is decided here.
-        return _login_page(request, rt, error="The form expired; please try again.", status=400)
+        return _login_page(request, rt, error="The form expired; please try again.", status=400, next=next)
     if not username or not password:
         return _login_page(
-            request, rt, error="Enter your username and password.", username=username, status=422
+            request, rt, error="Enter your username and password.", username=username, status=422, next=next
         )
     try:
         result = login_guard.log_in(request, rt, username, password, totp or None)
     except TooManyRequests as exc:
-        resp = _login_page(request, rt, error=exc.message, username=username, status=429)
+        resp = _login_page(request, rt, error=exc.message, username=username, status=429, next=next)
         resp.headers.update(exc.headers or {})
         return resp
     if result.error is not None or result.user is None:
         error = result.error or Invalid("login failed")
-        return _login_page(request, rt, error=error.message, username=username, status=error.status)
-    target = "/password" if result.user.must_change_password else "/"
+        return _login_page(
+            request, rt, error=error.message, username=username, status=error.status, next=next
+        )
+    target = "/password" if result.user.must_change_password else safe_next(next)
     redirect = RedirectResponse(target, status_code=303)
     set_session_cookie(redirect, rt, result.cookie, result.max_age)
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login", secure=rt.settings.cookie_secure, httponly=True)

@@ -6,10 +6,12 @@ members. None of them shows personal data beyond what the link's own holder alre
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -30,6 +32,7 @@ from townsquare.web.render import page
 
 router = APIRouter()
 CSRF_COOKIE = "ts_appeal_csrf"
+PER_PAGE = 50  # rows of the public reinstatement log per page
 Public = Annotated[None, Depends(public)]
 
 
@@ -60,9 +63,33 @@ def _decision(rt: Runtime, claim: dict[str, Any]) -> dict[str, Any]:
         }
 
 
-def _appeal_page(request: Request, rt: Runtime, token: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+def _window(rt: Runtime, claim: dict[str, Any]) -> dict[str, Any]:
+    """How long the link's holder may still appeal: whole days left, and the last day."""
+    seconds = int(claim.get("exp", 0)) - rt.now().timestamp()
+    until = datetime.fromtimestamp(int(claim.get("exp", 0)), UTC).date().isoformat()
+    return {"days_left": max(math.ceil(seconds / 86_400), 0), "until": until}
+
+
+def _already(rt: Runtime, claim: dict[str, Any]) -> dict[str, Any] | None:
+    """The appeal this link's holder already filed against this decision, as they may see it."""
+    with transaction(rt.sessions) as session:
+        found = appeals.appeal_for(session, claim["kind"], str(claim["ref"]), claim["account"])
+        if found is None:
+            return None
+        return {
+            "public_id": found.public_id,
+            "filed_on": found.created_at.date().isoformat(),
+            "state": found.state.replace("_", " "),
+            "outcome": (found.outcome or "").replace("_", " "),
+            "sla_due_at": found.sla_due_at.date().isoformat() if found.sla_due_at else "",
+        }
+
+
+def _appeal_page(
+    request: Request, rt: Runtime, token: str, status: int = 200, *, claim: dict[str, Any], **ctx: Any
+) -> HTMLResponse:
     csrf = secrets.token_urlsafe(24)
-    resp = page(request, "appeal.html", status, token=token, appeal_csrf=csrf, **ctx)
+    resp = page(request, "appeal.html", status, token=token, appeal_csrf=csrf, **_window(rt, claim), **ctx)
     resp.set_cookie(
         CSRF_COOKIE,
         csrf,
@@ -83,7 +110,10 @@ def appeal_form(request: Request, token: str, rt: RT, _: Public) -> HTMLResponse
         decision = _decision(rt, claim)
     except TownsquareError as exc:
         return page(request, "appeal.html", exc.status, link_error=exc.message)
-    return _appeal_page(request, rt, token, decision=decision, window_days=rt.settings.appeal_window_days)
+    already = _already(rt, claim)
+    if already is not None:
+        return page(request, "appeal.html", decision=decision, already=already)
+    return _appeal_page(request, rt, token, claim=claim, decision=decision)
 
 
 @router.post("/appeal/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -102,10 +132,14 @@ def appeal_submit(
         decision = _decision(rt, claim)
     except TownsquareError as exc:
         return page(request, "appeal.html", exc.status, link_error=exc.message)
+    already = _already(rt, claim)
+    if already is not None:
+        return page(request, "appeal.html", 409, decision=decision, already=already)
     if not (cookie and csrf_token and hmac.compare_digest(cookie.encode(), csrf_token.encode())):
         return _appeal_page(
-            request, rt, token, 403, decision=decision, error="the form expired; please send it again"
-        )
+            request, rt, token, 403, claim=claim, decision=decision, statement=statement,
+            error="the form expired; please send it again",
+        )  # fmt: skip
     try:
         data = appeals.AppealIn(
             kind=claim["kind"],
@@ -122,19 +156,32 @@ def appeal_submit(
         done = idempotent(rt.sessions, work)  # a double submit is a 409 on the form, not a 500
     except ValidationError:
         return _appeal_page(
-            request, rt, token, 422, decision=decision, error="tell us why you disagree", field="statement"
-        )
+            request, rt, token, 422, claim=claim, decision=decision, statement=statement,
+            error="tell us why you disagree", field="statement",
+        )  # fmt: skip
     except TownsquareError as exc:
-        return _appeal_page(request, rt, token, exc.status, decision=decision, error=exc.message)
+        return _appeal_page(
+            request, rt, token, exc.status, claim=claim, decision=decision, statement=statement,
+            error=exc.message,
+        )  # fmt: skip
     return page(request, "appeal.html", 201, decision=decision, done=done)
 
 
 @router.get("/public/reinstatements", response_class=HTMLResponse, include_in_schema=False)
-def reinstatement_log(request: Request, rt: RT, _: Public) -> HTMLResponse:
-    """Every reinstatement application and its outcome, without personal data."""
+def reinstatement_log(
+    request: Request,
+    rt: RT,
+    _: Public,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
+    """Every reinstatement application and its outcome, without personal data, 50 to a page."""
     with transaction(rt.sessions) as session:
-        entries = reinstatement.public_log(session)
-    return page(request, "public_reinstatements.html", entries=entries, rules=rt.appeal_rules.public())
+        entries, total = reinstatement.public_page(session, page_no, PER_PAGE)
+    pages = max(math.ceil(total / PER_PAGE), 1)
+    return page(
+        request, "public_reinstatements.html", entries=entries, rules=rt.appeal_rules.public(),
+        page_no=page_no, pages=pages, total=total, per_page=PER_PAGE,
+    )  # fmt: skip
 
 
 @router.get(

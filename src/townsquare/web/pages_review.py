@@ -1,7 +1,9 @@
-"""The review workbench pages: queues, a queue's cases, the case view with keyboard shortcuts, bulk
-decisions, search and the queue-health dashboard. Server-rendered; the only script is a static file
-(`/static/workbench.js`), so the Content-Security-Policy holds. Every page uses the same services as
-the JSON API.
+"""The review workbench pages: queues, a queue's cases, the case view with keyboard shortcuts and the
+dashboard. Server-rendered; the only script is a static file (`/static/workbench.js`), so the
+Content-Security-Policy holds. Every page uses the same services as the JSON API.
+
+A failed form comes back with every field as entered; after a decision the page says what was done
+and opens the next case of the queue.
 """
 
 from __future__ import annotations
@@ -12,35 +14,34 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from townsquare.access.models import Approval
 from townsquare.access.permissions import Principal, require, require_form
-from townsquare.access.roles import BULK_DECIDE, CASE_DECIDE, POSTS_READ, QUEUE_VIEW
+from townsquare.access.roles import BULK_DECIDE, CASE_DECIDE, QUEUE_VIEW
 from townsquare.api_types import RowId
 from townsquare.content.api import RT
-from townsquare.content.models import Account, Post
 from townsquare.db import transaction
 from townsquare.errors import NotFound, TownsquareError
-from townsquare.policy.service import refresh_states
-from townsquare.review import bulk, dashboard, service, views
+from townsquare.eventlog.events import iso
+from townsquare.pipeline.refresh import refresh_states
+from townsquare.review import dashboard, service, timeline, views, wellbeing, worklist
 from townsquare.runtime import Runtime
 from townsquare.taxonomy import area_title
 from townsquare.web.render import csrf_token, error_field, page
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(require(QUEUE_VIEW))]
-# Policies whose material can be graphic: shown blurred until the reviewer asks to see it.
-BLURRED = frozenset({"violent_extremism", "child_safety", "self_harm", "harassment_threats"})
 ACTIONS = ("label", "reduce_reach", "demonetise", "remove", "suspend", "ban")
+SKIPPED_SHOWN = 20
 
 
-def _base(session: Session, rt: Runtime, who: Principal) -> dict[str, Any]:
+def base_context(session: Session, rt: Runtime, who: Principal) -> dict[str, Any]:
+    """What every workbench page needs: the caller, the CSRF token, policy areas, wellbeing."""
     return {
         "principal": who,
         "csrf_token": csrf_token(session, who),
         "areas": [(a, area_title(a)) for a in rt.policies.areas()],
+        **wellbeing.context(session, rt, who),
     }
 
 
@@ -48,39 +49,93 @@ def _base(session: Session, rt: Runtime, who: Principal) -> dict[str, Any]:
 def queues_page(request: Request, rt: RT, who: Viewer) -> HTMLResponse:
     """Every queue with its counts and oldest case."""
     with transaction(rt.sessions) as session:
-        ctx = {**_base(session, rt, who), "queues": views.queue_summary(session, rt)}
+        ctx = {**base_context(session, rt, who), "queues": views.queue_summary(session, rt)}
     return page(request, "review_queues.html", **ctx)
 
 
+def _queue_filter(params: dict[str, str]) -> tuple[worklist.QueueFilter, str]:
+    raw: dict[str, Any] = {k: v.strip() for k, v in params.items() if k in worklist.QueueFilter.model_fields}
+    for key in ("min_reports", "min_age_hours", "max_age_hours"):
+        if raw.get(key) == "":
+            raw.pop(key)
+    try:
+        return worklist.QueueFilter.model_validate(raw), ""
+    except ValidationError as exc:
+        return worklist.QueueFilter(), error_field(exc, "filter")
+
+
+def _count(value: str) -> bool:
+    """A whole number as a form sends it: 1 to 9 ASCII digits (INTEGER columns hold it)."""
+    return re.fullmatch(r"[0-9]{1,9}", value.strip()) is not None
+
+
+def _skipped(session: Session, rt: Runtime, who: Principal, ids: str) -> list[dict[str, Any]]:
+    out = []
+    for part in ids.split(",")[:SKIPPED_SHOWN]:
+        case = session.get(service.Case, int(part)) if _count(part) else None
+        if case is not None:
+            out.append(
+                {"case_id": case.id, "why": worklist.why_not(session, rt, who, case) or "free again now"}
+            )
+    return out
+
+
 @router.get("/review/queues/{queue}", response_class=HTMLResponse)
-def queue_page(request: Request, queue: str, rt: RT, who: Viewer, dup_group: str = "") -> HTMLResponse:
-    """A queue's open cases, highest priority first."""
+def queue_page(request: Request, queue: str, rt: RT, who: Viewer) -> HTMLResponse:
+    """A queue's open cases: filters, sorting, pages with totals, protected markers."""
     if queue not in rt.router.queues:
         raise NotFound(f"no queue {queue}", {"field": "queue"})
+    params = dict(request.query_params)
+    filt, bad = _queue_filter(params)
     with transaction(rt.sessions) as session:
-        cases = views.list_cases(session, rt, queue=queue, dup_group=dup_group or None, limit=200)
         ctx = {
-            **_base(session, rt, who),
+            **base_context(session, rt, who),
             "queue": queue,
             "title": rt.router.queues[queue].title,
-            "cases": cases,
+            "f": filt,
+            "raw": params,
+            "error_field": bad,
+            "listing": worklist.page_of(session, rt, queue, filt),
             "can_decide": who.has(CASE_DECIDE),
+            "skipped": _skipped(session, rt, who, params.get("skipped", "")),
+            "skipped_total": params.get("skipped_total", ""),
+            "sorts": worklist.SORTS,
         }
-    return page(request, "review_queue.html", **ctx)
+    return page(request, "review_queue.html", status_code=422 if bad else 200, **ctx)
+
+
+def _after_take(queue: str, case: service.Case | None, skipped: list[dict[str, Any]], done: int = 0) -> str:
+    ids = ",".join(str(s["case_id"]) for s in skipped[:SKIPPED_SHOWN])
+    extra = f"skipped={ids}&skipped_total={len(skipped)}" if skipped else ""
+    if case is None:
+        head = f"/review/queues/{queue}?" + (f"decided={done}&" if done else "") + "empty=1"
+        return head + (f"&{extra}" if extra else "")
+    params = "&".join(p for p in (f"done={done}" if done else "", extra) if p)
+    return f"/review/cases/{case.id}" + (f"?{params}" if params else "")
 
 
 @router.post("/review/queues/{queue}/next")
-def take_next(queue: str, rt: RT, who: Annotated[Principal, Depends(require_form(CASE_DECIDE))]) -> Response:
-    """Take the next case and open it."""
+def take_next(
+    request: Request, queue: str, rt: RT, who: Annotated[Principal, Depends(require_form(CASE_DECIDE))]
+) -> Response:
+    """Take the next case (in the list's filter and order) and open it, saying what was skipped and why."""
     if queue not in rt.router.queues:
         raise NotFound(f"no queue {queue}", {"field": "queue"})
+    filt, _ = _queue_filter(dict(request.query_params))
     with transaction(rt.sessions) as session:
-        case = service.next_case(session, rt, who, queue)
-        target = f"/review/cases/{case.id}" if case else f"/review/queues/{queue}?empty=1"
+        case, skipped = worklist.take_next(session, rt, who, queue, filt)
+        target = _after_take(queue, case, skipped)
     return RedirectResponse(target, status_code=303)
 
 
-def _case_page(
+def _done(session: Session, case_id: str) -> dict[str, Any] | None:
+    case = session.get(service.Case, int(case_id)) if _count(case_id) else None
+    if case is None or case.decision is None:
+        return None
+    return {"id": case.id, **case.decision}
+
+
+def case_page_response(
     request: Request,
     rt: Runtime,
     who: Principal,
@@ -88,28 +143,56 @@ def _case_page(
     error: str = "",
     field: str = "",
     status: int = 200,
+    form: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The case page; `form` holds the fields of a refused decision, shown as they were entered."""
     with transaction(rt.sessions) as session:
         case = service.get_case(session, case_id)
         view = views.case_view(session, rt, case)
-        ctx = {
-            **_base(session, rt, who),
-            "case": view,
-            "held": case.assigned_to == who.user_id and case.state != "decided",
-            "can_decide": who.has(CASE_DECIDE),
-            "can_bulk": who.has(BULK_DECIDE),
-            "blurred": case.policy in BLURRED,
-            "actions": ACTIONS,
-            "error": error,
-            "error_field": field,
-        }
+        names = timeline.staff_names(session)
+        history = timeline.timeline(session, case, names)
+        ctx = base_context(session, rt, who)
+        params = request.query_params
+        ctx.update(
+            {
+                "case": view,
+                "held": case.assigned_to == who.user_id and case.state != "decided",
+                "can_decide": who.has(CASE_DECIDE),
+                "can_bulk": who.has(BULK_DECIDE),
+                "level": wellbeing.harm_level(rt, case.policy),
+                "actions": ACTIONS,
+                "error": error,
+                "error_field": field,
+                "form": form or {},
+                "timeline": history,
+                "verdicts": timeline.verdicts(session, case, names),
+                "escalation": _escalation_reason(case, history),
+                "done": _done(session, params.get("done", "")),
+                "skipped": _skipped(session, rt, who, params.get("skipped", "")),
+                "skipped_total": params.get("skipped_total", ""),
+            }
+        )
     return page(request, "review_case.html", status_code=status, **ctx)
+
+
+def _escalation_reason(case: service.Case, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Why the case (or the case it came from) was sent up, for the senior who opens it."""
+    if case.opened_reason == "reviewers_disagree":
+        return {
+            "by": "the engine",
+            "reason": "the first and the second reviewer disagree",
+            "at": iso(case.opened_at),
+        }
+    for entry in reversed(history):
+        if entry["kind"] == "escalated":
+            return {"by": entry["by"], "reason": entry["text"], "at": entry["at"]}
+    return None
 
 
 @router.get("/review/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: RowId, rt: RT, who: Viewer) -> HTMLResponse:
     """The case view."""
-    return _case_page(request, rt, who, case_id)
+    return case_page_response(request, rt, who, case_id)
 
 
 @router.post("/review/cases/{case_id}/take", response_class=HTMLResponse)
@@ -121,7 +204,7 @@ def take(
         with transaction(rt.sessions) as session:
             service.take(session, rt, who, case_id)
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
+        return case_page_response(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
     return RedirectResponse(f"/review/cases/{case_id}", status_code=303)
 
 
@@ -135,7 +218,7 @@ def release(
             case = service.release(session, rt, who, case_id)
             queue = case.queue
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
+        return case_page_response(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
     return RedirectResponse(f"/review/queues/{queue}", status_code=303)
 
 
@@ -152,11 +235,30 @@ def decide(
     duration_days: Annotated[str, Form()] = "",
     revision: Annotated[str, Form()] = "0",
 ) -> Response:
-    """Decide the case; errors are shown on the case page next to the field they concern."""
+    """Decide the case; a refusal shows the page with the fields as entered and the error by its field.
+    Done, it opens the next case of the queue (or the queue when nothing is left)."""
+    form = {
+        "outcome": outcome,
+        "policy": policy,
+        "action": action,
+        "reason": reason,
+        "duration_days": duration_days,
+    }
+
+    def refused(message: str, field: str, status: int) -> HTMLResponse:
+        return case_page_response(request, rt, who, case_id, message, field, status, form)
+
     # ASCII digits only: "²".isdigit() is true, but int("²") raises.
-    bad = [n for n, v in (("revision", revision), ("duration_days", duration_days or "0")) if not _count(v)]
+    bad = [
+        n
+        for n, v in (("revision", revision), ("duration_days", duration_days.strip() or "0"))
+        if not _count(v)
+    ]
     if bad:
-        return _case_page(request, rt, who, case_id, f"check the {bad[0].replace('_', ' ')}", bad[0], 422)
+        field = bad[0]
+        return refused(f"check the {field.replace('_', ' ')}", field, 422)
+    if outcome == "violation" and action == "suspend" and not duration_days.strip():
+        return refused("a suspension needs its number of days", "duration_days", 422)
     try:
         data = service.DecisionIn(
             outcome=outcome,
@@ -168,17 +270,22 @@ def decide(
         )
     except ValidationError as exc:
         field = error_field(exc, "outcome")
-        return _case_page(request, rt, who, case_id, f"check the {field.replace('_', ' ')}", field, 422)
+        return refused(f"check the {field.replace('_', ' ')}", field, 422)
     try:
         with transaction(rt.sessions) as session:
             refresh_states(session, rt)
             result = service.decide(session, rt, who, case_id, data)
             queue = service.get_case(session, case_id).queue
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
+        return refused(exc.message, error_field(exc), exc.status)
     if result.get("approval_id"):
-        return _case_page(request, rt, who, case_id, "", "", 200)
-    return RedirectResponse(f"/review/queues/{queue}?decided={case_id}", status_code=303)
+        return case_page_response(request, rt, who, case_id)
+    with transaction(rt.sessions) as session:
+        nxt, skipped = (
+            worklist.take_next(session, rt, who, queue) if queue in rt.router.queues else (None, [])
+        )
+        target = _after_take(queue, nxt, skipped, done=case_id)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/review/cases/{case_id}/escalate", response_class=HTMLResponse)
@@ -194,148 +301,41 @@ def escalate(
         with transaction(rt.sessions) as session:
             service.escalate(session, rt, who, case_id, reason)
     except TownsquareError as exc:
-        return _case_page(request, rt, who, case_id, exc.message, error_field(exc), exc.status)
+        return case_page_response(
+            request,
+            rt,
+            who,
+            case_id,
+            exc.message,
+            "escalate-" + error_field(exc),
+            exc.status,
+            {"escalate": reason},
+        )
     return RedirectResponse(f"/review/cases/{case_id}", status_code=303)
 
 
-def _count(value: str) -> bool:
-    """A whole number as a form sends it: 1 to 9 ASCII digits (INTEGER columns hold it)."""
-    return re.fullmatch(r"[0-9]{1,9}", value.strip()) is not None
-
-
-def _filter(dup_group: str, queue: str, policy: str, contains: str) -> bulk.CaseFilter:
-    return bulk.CaseFilter(
-        dup_group=dup_group or None, queue=queue or None, policy=policy or None, contains=contains or None
-    )
-
-
-@router.get("/review/bulk", response_class=HTMLResponse)
-def bulk_page(
+@router.post("/review/cases/{case_id}/notes", response_class=HTMLResponse)
+def add_note(
     request: Request,
+    case_id: RowId,
     rt: RT,
-    who: Annotated[Principal, Depends(require(BULK_DECIDE))],
-    dup_group: str = "",
-    queue: str = "",
-    policy: str = "",
-    contains: str = "",
-) -> HTMLResponse:
-    """A bulk decision: the filter, a preview of the cases it covers, the decision form."""
-    raw = {"dup_group": dup_group, "queue": queue, "policy": policy, "contains": contains}
-    with transaction(rt.sessions) as session:
-        ctx: dict[str, Any] = {
-            **_base(session, rt, who),
-            "raw": raw,
-            "preview": None,
-            "error": "",
-            "result": None,
-        }
-        if any(raw.values()):
-            try:
-                ctx["preview"] = bulk.preview(session, rt, who, _filter(**raw))
-            except (ValidationError, TownsquareError) as exc:
-                ctx["error"] = str(getattr(exc, "message", "check the filter"))
-    return page(request, "review_bulk.html", status_code=422 if ctx["error"] else 200, **ctx)
-
-
-@router.post("/review/bulk", response_class=HTMLResponse)
-def bulk_submit(
-    request: Request,
-    rt: RT,
-    who: Annotated[Principal, Depends(require_form(BULK_DECIDE))],
-    dup_group: Annotated[str, Form()] = "",
-    queue: Annotated[str, Form()] = "",
-    policy_filter: Annotated[str, Form()] = "",
-    contains: Annotated[str, Form()] = "",
-    outcome: Annotated[str, Form()] = "",
-    policy: Annotated[str, Form()] = "",
-    action: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-) -> HTMLResponse:
-    """Apply a bulk decision (or open its approval) and show what happened."""
-    raw = {"dup_group": dup_group, "queue": queue, "policy": policy_filter, "contains": contains}
-    error, result, status = "", None, 200
+    who: Annotated[Principal, Depends(require_form(QUEUE_VIEW))],
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """Add an internal note to the case."""
     try:
-        data = bulk.BulkCaseDecision(
-            filter=_filter(**raw),
-            outcome=outcome,
-            policy=policy or None,
-            action=action or None,
-            reason=reason,
-        )
         with transaction(rt.sessions) as session:
-            refresh_states(session, rt)
-            out = bulk.decide(session, rt, who, data)
-            result = {"approval_id": out.id, "summary": out.summary} if isinstance(out, Approval) else out
-    except ValidationError as exc:
-        error, status = f"check the {error_field(exc, 'filter')}", 422
+            timeline.add_note(session, rt, who, case_id, body)
     except TownsquareError as exc:
-        error, status = exc.message, exc.status
-    with transaction(rt.sessions) as session:
-        ctx = {**_base(session, rt, who), "raw": raw, "preview": None, "error": error, "result": result}
-    return page(request, "review_bulk.html", status_code=status, **ctx)
-
-
-@router.get("/review/search", response_class=HTMLResponse)
-def search_page(
-    request: Request,
-    rt: RT,
-    who: Annotated[Principal, Depends(require(POSTS_READ))],
-    q: str = "",
-    kind: str = "posts",
-) -> HTMLResponse:
-    """Find posts by their text or platform id, and accounts by handle, name or platform id."""
-    q = q.strip()[:200]
-    with transaction(rt.sessions) as session:
-        posts: list[Post] = []
-        accounts: list[Account] = []
-        if len(q) >= 2 and kind == "accounts":
-            accounts = list(
-                session.scalars(
-                    select(Account)
-                    .where(
-                        or_(
-                            Account.handle.contains(q, autoescape=True),
-                            Account.display_name.contains(q, autoescape=True),
-                            Account.platform_id == q,
-                        )
-                    )
-                    .limit(50)
-                )
-            )
-        elif len(q) >= 2:
-            posts = list(
-                session.scalars(
-                    select(Post)
-                    .where(or_(Post.text.contains(q, autoescape=True), Post.platform_id == q))
-                    .order_by(Post.id.desc())
-                    .limit(50)
-                )
-            )
-        ctx = {
-            **_base(session, rt, who),
-            "q": q,
-            "kind": kind,
-            "posts": [
-                {"platform_id": p.platform_id, "text": p.text, "status": p.status, "author": p.author.handle}
-                for p in posts
-            ],
-            "accounts": [
-                {
-                    "platform_id": a.platform_id,
-                    "handle": a.handle,
-                    "display_name": a.display_name,
-                    "standing": a.standing,
-                    "followers": a.follower_count,
-                }
-                for a in accounts
-            ],
-        }
-    return page(request, "review_search.html", **ctx)
+        return case_page_response(
+            request, rt, who, case_id, exc.message, "note-" + error_field(exc), exc.status, {"note": body}
+        )
+    return RedirectResponse(f"/review/cases/{case_id}#timeline", status_code=303)
 
 
 @router.get("/review/dashboard", response_class=HTMLResponse)
 def dashboard_page(request: Request, rt: RT, who: Viewer) -> HTMLResponse:
     """Queue health: inflow, backlog, time to decision, automated vs human share, automation precision."""
     with transaction(rt.sessions) as session:
-        ctx = {**_base(session, rt, who), "health": dashboard.health(session, rt)}
+        ctx = {**base_context(session, rt, who), "health": dashboard.health(session, rt)}
     return page(request, "review_dashboard.html", **ctx)

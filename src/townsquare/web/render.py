@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from townsquare.access.models import LoginSession
 from townsquare.access.permissions import Principal
+from townsquare.web import formats
 
 WEB = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB / "templates"))
+formats.install(templates.env)  # "3 min", "1.1M", short hashes
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

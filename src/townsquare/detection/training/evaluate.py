@@ -101,18 +101,26 @@ def _summary(entry: dict[str, Any]) -> str:
 
 
 def evaluate_fast(
-    models_dir: Path, data_dir: Path, with_baseline: bool, log: Log, sample: int | None = None
+    models_dir: Path,
+    data_dir: Path,
+    with_baseline: bool,
+    log: Log,
+    sample: int | None = None,
+    heads: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Every fast head on every test split it has."""
+    """Every fast head (or only `heads`) on every test split it has."""
     tier = FastTier(models_dir)
     out: dict[str, Any] = {}
     for name, spec in HEADS.items():
+        if heads is not None and name not in heads:
+            continue
         head = tier.heads[name]
         task = sample_parts(ds.load_task(spec.task, data_dir), sample)
         entry: dict[str, Any] = {
             "version": head.version,
             "threshold": head.threshold,
             "auto_threshold": head.auto_threshold,
+            "auto_thresholds": head.meta.get("auto_thresholds"),
             "C": head.meta.get("C"),
             "dataset_weights": head.meta.get("dataset_weights"),
         }
@@ -138,8 +146,10 @@ def stamp(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def evaluate_cascade(models_dir: Path, data_dir: Path, log: Log, sample: int | None = None) -> dict[str, Any]:
-    """The semantic model alone and the cascade on every binary head's test splits."""
+def evaluate_cascade(
+    models_dir: Path, data_dir: Path, log: Log, sample: int | None = None, heads: list[str] | None = None
+) -> dict[str, Any]:
+    """The semantic model alone and the cascade on every binary head's (or only `heads`') test splits."""
     from townsquare.detection.semantic import HEADS as SEM_HEADS
     from townsquare.detection.semantic import SemanticTier
     from townsquare.detection.training.semantic_calibrate import cascade_probability
@@ -148,11 +158,14 @@ def evaluate_cascade(models_dir: Path, data_dir: Path, log: Log, sample: int | N
     sem = SemanticTier(models_dir)
     out: dict[str, Any] = {"version": sem.version}
     for name in SEM_HEADS:
+        if heads is not None and name not in heads:
+            continue
         head = sem.head(name)
         task = sample_parts(ds.load_task(HEADS[name].task, data_dir), sample)
         entry: dict[str, Any] = {
             "threshold": head["threshold"],
             "auto_threshold": head["auto_threshold"],
+            "auto_thresholds": head.get("auto_thresholds"),
             "semantic_threshold": head["semantic_threshold"],
             "datasets": {},
         }

@@ -2,9 +2,9 @@
 
 A hateful case is caught when the hate scorer flags it (threat cases: hate or threat). A
 non-hateful case is a false positive when the hate scorer flags it (negated hate, counter-speech,
-identity statements and the rest must not be treated as hate). Bars from the detection issue:
-hateful caught >= 80% (obfuscated >= 70%); neutral or positive identity statements flagged < 10%;
-negated hate and counter-speech flagged < 20%.
+identity statements and the rest must not be treated as hate). Bars (raised by issue 12):
+hateful caught >= 85% (obfuscated >= 70%); neutral or positive identity statements flagged < 5%;
+negated hate and counter-speech flagged < 15%.
 """
 
 from __future__ import annotations
@@ -59,19 +59,19 @@ def evaluate_cases(classify: Classify, cases: list[dict[str, Any]]) -> dict[str,
 
     caught_all = rate(HATEFUL_TYPES, by_type)
     bars = [
-        _bar("hateful cases caught", caught_all, ">=", 0.80),
+        _bar("hateful cases caught", caught_all, ">=", 0.85),
         _bar("obfuscated hateful cases caught", rate(("obfuscated_hate",), by_type), ">=", 0.70),
         _bar(
             "neutral/positive identity statements flagged as hate",
             rate(("identity_neutral", "identity_positive"), flagged_hate),
             "<",
-            0.10,
+            0.05,
         ),
         _bar(
             "negated hate and counter-speech flagged as hate",
             rate(("negated_hate", "counter_speech"), flagged_hate),
             "<",
-            0.20,
+            0.15,
         ),
     ]
     agreement = {s: round(sum(v) / len(v), 4) for s, v in sorted(expect_ok.items())}

@@ -22,7 +22,7 @@ from townsquare.detection.training.evaluate import evaluate_cascade, evaluate_fa
 
 Log = Callable[[str], None]
 CLAIMS_VERSION = "1.0"
-TRAINABLE = ("fast", *fit.HEADS, "claims", "semantic", "calibration")
+TRAINABLE = ("fast", *fit.HEADS, "claims", "semantic", "calibration", "thresholds")
 
 
 def train_claims(models_dir: Path, claims_dir: Path, data_dir: Path, sample: int | None, log: Log) -> None:
@@ -56,6 +56,7 @@ def train(
     now: datetime | None = None,
     semantic_epochs: float | None = None,
     n_features: int = fit.N_FEATURES,
+    extra: dict[str, list[Any]] | None = None,
 ) -> None:
     """Rebuild the artifacts: everything, or only the named parts.
 
@@ -69,10 +70,16 @@ def train(
     if unknown:
         raise KeyError(f"unknown model {', '.join(unknown)}; known: {', '.join(TRAINABLE)}")
     heads = [n for n in names if n in fit.HEADS]
+    if names == ["thresholds"]:
+        from townsquare.detection.training import base_rate
+
+        log("validating automatic-action thresholds at the base rate")
+        base_rate.validate(data_dir, models_dir, sample, log)
+        return
     if "fast" in names:
         fit.train(data_dir, models_dir, only=None, sample=sample, log=log, now=now, n_features=n_features)
     elif heads:
-        fit.train(data_dir, models_dir, only=heads, sample=sample, log=log, now=now)
+        fit.train(data_dir, models_dir, only=heads, sample=sample, log=log, now=now, extra=extra)
     if "claims" in names:
         train_claims(models_dir, claims_dir, data_dir, sample, log)
     wants_semantic = "semantic" in names or "calibration" in names
@@ -92,7 +99,8 @@ def train(
             data_dir, models_dir, claims_dir, sample, log, epochs=semantic_epochs
         )
     else:
-        semantic_pipeline.recalibrate(data_dir, models_dir, claims_dir, sample, log)
+        only_heads = heads if heads and "fast" not in names and "calibration" not in names else None
+        semantic_pipeline.recalibrate(data_dir, models_dir, claims_dir, sample, log, heads=only_heads)
 
 
 def semantic_installed() -> bool:
@@ -111,21 +119,44 @@ def evaluate(
     sample: int | None = None,
     log: Log = print,
     fast_only: bool = False,
+    only: list[str] | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Measure every scorer: test splits, hard cases, per-group false positives and claim matching.
 
     With the semantic tier installed (and not `fast_only`), the semantic model and the cascade are
-    measured too, on the same test rows.
+    measured too, on the same test rows. With `only` (retrained heads) and the `previous` evaluation,
+    only those heads' test splits are measured again and the rest is carried over; the hard cases and
+    per-group rates are always measured again; claim matching is carried over.
     """
     manifest = read_manifest(models_dir)
     fast = Classifier(models_dir, claims_dir)
     log("fast tier on the test splits")
+    partial = only is not None and previous is not None
+    fast_part = evaluate_fast(models_dir, data_dir, with_baseline, log, sample, heads=only)
+    if partial:
+        assert previous is not None
+        fast_part = {k: fast_part.get(k, v) for k, v in previous["fast"].items()}
+        for name, head in fast.fast.heads.items():  # carried-over heads: their current metadata
+            if name in fast_part and name not in (only or []):
+                fast_part[name] = {
+                    **fast_part[name],
+                    "version": head.version,
+                    "threshold": head.threshold,
+                    "auto_threshold": head.auto_threshold,
+                    "auto_thresholds": head.meta.get("auto_thresholds"),
+                }
     quality: dict[str, Any] = {
         "generated": stamp(),
         "manifest": {"files": manifest.files, "versions": manifest.versions, "created": manifest.created},
         "sample": sample,
-        "fast": evaluate_fast(models_dir, data_dir, with_baseline, log, sample),
+        "fast": fast_part,
     }
+    if partial:
+        assert previous is not None
+        assert only is not None
+        quality["measured_again"] = sorted(only)
+        quality["carried_over_from"] = previous.get("generated")
     cases = hardcases.load_cases()
     log("hard cases")
     quality["hard_cases"] = hardcases.evaluate_cases(_english(fast), cases)
@@ -133,14 +164,31 @@ def evaluate(
     paraphrases = claims_fit.load_paraphrases() if claims_fit.PARAPHRASES.exists() else []
     cm = fast.claim_model
     quality["claims"] = {"claims": len(cm.matcher.claims), "version": cm.version}
-    if paraphrases:
+    if partial:
+        assert previous is not None
+        quality["claims"] = previous["claims"]
+        paraphrases = []
+    elif paraphrases:
         quality["claims"]["bm25"] = claims_fit.evaluate_matching(
             cm.matcher, cm.matcher.similarities, cm.bm25_threshold, paraphrases
         )
     semantic = None if fast_only else load_semantic(models_dir)
     if semantic is not None:
         log("semantic tier and cascade on the test splits")
-        quality["cascade"] = evaluate_cascade(models_dir, data_dir, log, sample)
+        quality["cascade"] = evaluate_cascade(models_dir, data_dir, log, sample, heads=only)
+        if partial:
+            assert previous is not None
+            carried = {k: v for k, v in previous.get("cascade", {}).items() if k not in quality["cascade"]}
+            for name, entry in carried.items():
+                if isinstance(entry, dict) and name in semantic.calibration["heads"]:
+                    h = semantic.head(name)
+                    carried[name] = {
+                        **entry,
+                        "threshold": h["threshold"],
+                        "auto_threshold": h["auto_threshold"],
+                        "auto_thresholds": h.get("auto_thresholds"),
+                    }
+            quality["cascade"] = {**carried, **quality["cascade"]}
         cascade = Classifier(models_dir, claims_dir, semantic=semantic)
         quality["hard_cases_cascade"] = hardcases.evaluate_cases(_english(cascade), cases)
         quality["groups_cascade"] = hardcases.group_false_positives(_english(cascade), cases, data_dir)
@@ -176,4 +224,20 @@ def write_outputs(quality: dict[str, Any], card_path: Path, quality_path: Path) 
     """Write bench/results/quality.json and the model card."""
     quality_path.parent.mkdir(parents=True, exist_ok=True)
     quality_path.write_text(json.dumps(quality, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    card_path.write_text(render_card(quality), encoding="utf-8")
+    card_path.write_text(render_card(quality) + kept_sections(card_path), encoding="utf-8")
+
+
+KEPT = (("<!-- brand-safety:start -->", "<!-- brand-safety:end -->"),)
+
+
+def kept_sections(card_path: Path) -> str:
+    """Sections other commands write into the card (brand safety), carried over when it is regenerated."""
+    if not card_path.exists():
+        return ""
+    old = card_path.read_text(encoding="utf-8")
+    out = ""
+    for start, end in KEPT:
+        i, j = old.find(start), old.find(end)
+        if i >= 0 and j > i:
+            out += "\n" + old[i : j + len(end)] + "\n"
+    return out

@@ -19,7 +19,12 @@ from townsquare.detection.semantic import HEADS, Encoder, _logit, _sigmoid
 from townsquare.detection.training import datasets as ds
 from townsquare.detection.training.claims_fit import FALSE_MATCH_RATE
 from townsquare.detection.training.fit import HEADS as FAST_HEADS
-from townsquare.detection.training.metrics import auto_threshold, best_f1_threshold
+from townsquare.detection.training.metrics import (
+    BASE_RATE,
+    auto_threshold,
+    auto_threshold_at_base_rate,
+    best_f1_threshold,
+)
 
 BAND = 2.5  # log-odds either side of the fast threshold (a factor of about 12 in the odds)
 CANDIDATE_FLOOR = 0.5  # share of the BM25 threshold from which a post is also embedded for claims
@@ -67,6 +72,8 @@ def _head(name: str, j: int, task: ds.TaskData, fast: FastTier, encoder: Encoder
     head["threshold"], f1 = best_f1_threshold(list(zip(ys, casc, strict=True)), w)
     auto = auto_threshold(y_all, np.concatenate(casc))
     head["auto_threshold"] = None if auto is None else round(auto, 6)
+    at_base = auto_threshold_at_base_rate(y_all, np.concatenate(casc), BASE_RATE)
+    head["auto_thresholds"] = {name: at_base or {"threshold": None, "base_rate": BASE_RATE}}
     head["semantic_threshold"], sem_f1 = best_f1_threshold(list(zip(ys, ps, strict=True)), w)
     near = np.abs(_logit(pf_all) - _logit(np.array(head["fast_threshold"]))) <= BAND
     head["validation"] = {

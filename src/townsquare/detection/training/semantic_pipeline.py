@@ -80,11 +80,36 @@ def train_semantic(
     _write_calibration(models_dir, body)
 
 
-def recalibrate(data_dir: Path, models_dir: Path, claims_dir: Path, sample: int | None, log: Log) -> None:
-    """Refit the calibration of the existing semantic model (after the fast tier was retrained)."""
+def recalibrate(
+    data_dir: Path,
+    models_dir: Path,
+    claims_dir: Path,
+    sample: int | None,
+    log: Log,
+    heads: list[str] | None = None,
+) -> None:
+    """Refit the calibration of the existing semantic model (after the fast tier was retrained).
+
+    With `heads`, only those heads' cascade calibration is refitted (the others combine unchanged fast
+    heads, so theirs stays valid) and the claims threshold is kept: far less encoding on a busy machine.
+    """
     path = models_dir / CALIBRATION_FILE
     old = json.loads(path.read_text(encoding="utf-8"))
-    body = _calibrate(data_dir, models_dir, claims_dir, sample, log, int(old["max_len"]))
+    wanted = [h for h in (heads or []) if h in old.get("heads", {})]
+    if wanted:
+        from townsquare.detection.semantic import HEADS as SEM_HEADS
+
+        tasks = {n: sample_parts(ds.load_task(HEADS[n].task, data_dir), sample) for n in wanted}
+        encoder = Encoder(models_dir / MODEL_FILE, models_dir / TOKENIZER_FILE, int(old["max_len"]))
+        fast = FastTier(models_dir)
+        log(f"recalibrating the cascade for {', '.join(wanted)} on validation")
+        body = {"heads": dict(old["heads"]), "claims": old["claims"]}
+        for name in wanted:
+            body["heads"][name] = semantic_calibrate._head(
+                name, SEM_HEADS.index(name), tasks[name], fast, encoder, log
+            )
+    else:
+        body = _calibrate(data_dir, models_dir, claims_dir, sample, log, int(old["max_len"]))
     keep = ("max_len", "config", "training_rows", "export_max_gap", "base_model", "sample")
     body.update({k: old[k] for k in keep if k in old})
     _write_calibration(models_dir, body)

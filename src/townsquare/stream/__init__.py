@@ -1,0 +1,1 @@
+"""Scale-out ingest on Redis Streams: producers append, `townsquare worker` processes decide and store."""

@@ -1,0 +1,1 @@
+"""Transparency: DSA reports, statements of reasons to the Transparency Database, prevalence, health."""
