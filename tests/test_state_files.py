@@ -11,11 +11,11 @@ import pytest
 
 from tests.conftest import BACKEND
 from townsquare.appeals.links import load_or_create_key
-from townsquare.audit import load_or_create_key as load_or_create_signing_key
 from townsquare.cli.db import upgrade
 from townsquare.cli.serve import demo_credentials, logins_path
 from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.db import make_engine
+from townsquare.eventlog.audit import load_or_create_key as load_or_create_signing_key
 from townsquare.runtime import Runtime
 
 

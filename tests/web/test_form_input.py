@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.fixtures import factories as f
 from tests.web.test_review_pages import THREAT, _case_id
 from townsquare.db import transaction
-from townsquare.events import Event
+from townsquare.eventlog.events import Event
 from townsquare.runtime import Runtime
 
 
