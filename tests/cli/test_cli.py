@@ -309,3 +309,50 @@ def test_a_cli_publish_is_cited_by_the_next_human_action_and_version_view(
     assert action["policy_version"] == 2
     statement = client.get(f"/v1/actions/{action['id']}/statement").json()
     assert statement["incompatible_content_ground"].endswith("version 2")
+
+
+def test_ingest_reports_odd_lines_by_number_stores_the_rest_and_a_rerun_skips_what_is_stored(
+    cli: Cli, client: TestClient, tmp_path: Path
+) -> None:
+    alice = factories.account()
+    good = [factories.post(alice["platform_id"]) for _ in range(3)]
+    year_zero = factories.post(alice["platform_id"], created_at="0001-01-01T00:00:00+01:00")
+    surrogate = (
+        '{"kind": "post", "platform_id": "p-\\ud800", "author": "a", "text": "x", "created_at": "2026"}'
+    )
+    report = factories.report(good[0]["platform_id"])
+    snapshot = {"post": good[1]["platform_id"], "views": 7, "observed_at": "9999-12-31T23:59:59-01:00"}
+    path = _jsonl(
+        tmp_path / "odd.jsonl",
+        [
+            {"kind": "account", **alice},
+            {"kind": "post", **good[0]},
+            {"kind": "post", **year_zero},
+            surrogate,
+            {"kind": "post", **good[1]},
+            {"kind": "metrics", **snapshot},
+            {"kind": "report", **report},
+            {"kind": "post", **good[2]},
+        ],
+    )
+
+    first = cli("ingest", str(path))
+
+    _clean(first, 1)
+    assert "line 3: " in first.output
+    assert "created_at" in first.output
+    assert "line 4: " in first.output
+    assert "line 6: " in first.output
+    assert "observed_at" in first.output
+    for post in good:
+        assert client.get(f"/v1/posts/{post['platform_id']}").status_code == 200
+    assert client.get(f"/v1/posts/{year_zero['platform_id']}").status_code == 404
+
+    again = cli("ingest", str(path))
+
+    _clean(again, 1)  # the odd lines are still odd
+    rows = {line.split("│")[1].strip(): line for line in again.output.splitlines() if line.count("│") >= 5}
+    assert [c.strip() for c in rows["post"].split("│")[2:5]] == ["0", "3", "2"]
+    assert [c.strip() for c in rows["account"].split("│")[2:5]] == ["0", "1", "0"]
+    assert [c.strip() for c in rows["report"].split("│")[2:5]] == ["0", "1", "0"]
+    assert client.get(f"/v1/posts/{good[0]['platform_id']}").json()["report_count"] == 1

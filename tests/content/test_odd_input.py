@@ -179,3 +179,20 @@ def test_like_wildcards_in_search_match_themselves(client: TestClient, author: s
         html = client.get("/review/search", params={"q": q}).text
         found = {pid for pid in (plain["platform_id"], percent["platform_id"]) if pid in html}
         assert found == expected, (q, found)
+
+
+def test_like_wildcards_in_the_bulk_filter_match_themselves(client: TestClient, author: str) -> None:
+    # Threats open cases; one of them holds a literal "%%_".
+    texts = ["I will kill you, just wait", "I will kill you at 100%%_ certainty, just wait"]
+    for text in texts:
+        assert client.post("/v1/posts", json=f.post(author, text)).status_code == 201
+
+    def count(contains: str) -> int:
+        resp = client.post("/v1/cases/bulk/preview", json={"contains": contains})
+        assert resp.status_code == 200, resp.text
+        return int(resp.json()["count"])
+
+    assert count("kill you") == 2
+    assert count("%%%") == 0
+    assert count("%%_") == 1
+    assert count("___") == 0

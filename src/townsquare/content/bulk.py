@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from townsquare.content import accounts
 from townsquare.content.schemas import AccountCreate, MetricItem, MetricsBatch, ReportCreate
-from townsquare.db import transaction
+from townsquare.db import idempotent
 from townsquare.errors import TownsquareError
 from townsquare.pipeline import changes, ingest, reports
 from townsquare.runtime import Runtime
@@ -31,6 +32,18 @@ class Summary:
     actions: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
+    def merge(self, other: Summary) -> None:
+        """Add another summary's counts and errors to this one."""
+        for mine, theirs in (
+            (self.created, other.created),
+            (self.duplicates, other.duplicates),
+            (self.rejected, other.rejected),
+            (self.outcomes, other.outcomes),
+            (self.actions, other.actions),
+        ):
+            mine.update(theirs)
+        self.errors.extend(other.errors[: max(0, 50 - len(self.errors))])
+
     def reject(self, kind: str, where: str, message: str) -> None:
         """Count a rejected record and keep its first errors."""
         self.rejected[kind] += 1
@@ -48,18 +61,25 @@ def _why(exc: Exception) -> str:
 
 
 def _accounts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
-    with transaction(rt.sessions) as session:
+    def work(session: Session) -> Summary:
+        # Counted afresh on every attempt: a rerun after a concurrent writer's insert starts over.
+        part = Summary()
         for line, raw in items:
             try:
-                _, created = accounts.create_account(session, rt, AccountCreate.model_validate(raw), actor)
-                (out.created if created else out.duplicates)["account"] += 1
+                data = AccountCreate.model_validate(raw)
+                _, created = accounts.create_account(session, rt, data, actor)
+                (part.created if created else part.duplicates)["account"] += 1
             except (ValidationError, TownsquareError) as exc:
-                out.reject("account", f"line {line}", _why(exc))
+                part.reject("account", f"line {line}", _why(exc))
+        return part
+
+    out.merge(idempotent(rt.sessions, work))
 
 
 def _posts(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
-    with transaction(rt.sessions) as session:
-        result = ingest.ingest_batch(session, rt, [raw for _, raw in items], actor)
+    result = idempotent(
+        rt.sessions, lambda session: ingest.ingest_batch(session, rt, [raw for _, raw in items], actor)
+    )
     for (line, _), item in zip(items, result.results, strict=True):
         if item.status == "rejected":
             out.reject("post", f"line {line}", str((item.error or {}).get("detail")))
@@ -81,19 +101,23 @@ def _metrics(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, o
             out.reject("metrics", f"line {line}", _why(exc))
     if not good:
         return
-    with transaction(rt.sessions) as session:
-        result = changes.record_metrics(session, rt, MetricsBatch(items=[m for _, m in good]), actor)
+    batch = MetricsBatch(items=[m for _, m in good])
+    result = idempotent(rt.sessions, lambda session: changes.record_metrics(session, rt, batch, actor))
     out.created["metrics"] += result["stored"]
+    if result["repeated"]:
+        out.duplicates["metrics"] += result["repeated"]
     for bad in result["rejected"]:
         out.reject("metrics", f"line {good[bad['index']][0]}", bad["message"])
 
 
 def _reports(rt: Runtime, items: list[tuple[int, dict[str, Any]]], actor: str, out: Summary) -> None:
+    def one(data: ReportCreate) -> dict[str, Any]:
+        return idempotent(rt.sessions, lambda session: reports.create_report(session, rt, data, actor))
+
     for line, raw in items:
         try:
-            with transaction(rt.sessions) as session:
-                reports.create_report(session, rt, ReportCreate.model_validate(raw), actor)
-            out.created["report"] += 1
+            done = one(ReportCreate.model_validate(raw))
+            (out.duplicates if done.get("created") is False else out.created)["report"] += 1
         except (ValidationError, TownsquareError) as exc:
             out.reject("report", f"line {line}", _why(exc))
 
