@@ -53,6 +53,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
         import exposure
 
         argv = ["--quick", "--posts", str(POSTS), "--accounts", str(ACCOUNTS), "--seed", str(SEED)]
+        argv.append("--no-semantic")  # the two orders only: the semantic variants cost minutes here
         status = exposure.main([*argv, "--data-dir", str(DATA), "--out", str(out)])
     finally:
         mp.undo()
@@ -82,7 +83,19 @@ def test_top_level_shape(result: dict) -> None:
     assert params["decision_s"] == 60
     targets = result["targets"]
     assert (targets["views_prevented"], targets["reviewed_ratio"]) == (0.70, 1.5)
-    assert set(targets["met"]) == {"views_prevented", "reviewed_ratio"}
+    assert {
+        "views_prevented",
+        "views_prevented_at_0.005",
+        "reviewed_ratio",
+        "cases_opened_share",
+        "top50_precision",
+        "violating_views_with_case",
+        "wrongful_automated_share",
+    } == set(targets["met"])
+    truth = params["ground_truth"]
+    assert truth["violating_texts"] > 0
+    assert truth["benign_texts"] > truth["violating_texts"]
+    assert params["old_definition_violating_posts"] >= 0
     assert all(isinstance(v, bool) for v in targets["met"].values())
 
 
@@ -112,6 +125,14 @@ def test_counts_add_up(result: dict) -> None:
             assert f["violating_reviewed"] <= f["violating_posts"]
             assert f["violating_removed"] <= f["violating_posts"]
             assert f["violating_reviewed"] <= f["cases_by_kind"].get("review", 0)
+            assert 0.0 <= f["cases_precision"] <= 1.0
+            assert f["cases_opened_share"] == pytest.approx(f["cases_opened"] / POSTS, abs=1e-6)
+            for q in f["queues"].values():
+                assert 1 <= q["samples"] <= 24
+                assert 0.0 <= q["top50_precision_min"] <= q["top50_precision_median"] <= 1.0
+            old = f["old_definition"]
+            assert 0.0 <= old["views_prevented"] <= 1.0
+            assert old["violating_posts"] >= 0
 
 
 def test_views_prevented_are_shares(result: dict) -> None:

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from townsquare.access.models import LoginSession
 from townsquare.access.permissions import Principal
+from townsquare.review.highlight import highlight
 from townsquare.web import formats
 
 WEB = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 formats.install(templates.env)  # "3 min", "1.1M", short hashes
+templates.env.filters["highlight"] = highlight  # evidence phrases marked in a post's text (case page)
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
