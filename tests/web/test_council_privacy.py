@@ -9,6 +9,7 @@ from tests.conftest import seed_admin
 from tests.fixtures.staff import https_client, log_in, person
 from townsquare.access.roles import ROLES
 from townsquare.app import create_app
+from townsquare.review.wellbeing import Prefs
 from townsquare.runtime import Runtime
 from townsquare.web.render import templates
 
@@ -68,3 +69,24 @@ def test_a_reinstatement_packet_reads_as_a_page() -> None:
     assert "<li>spam: 3 actions</li>" in html
     assert "<strong>reinstate</strong>: waited long enough" in html
     assert "about <strong>1k-10k</strong> followers" in html
+
+
+def test_a_packets_quoted_harm_is_blurred_by_the_readers_settings() -> None:
+    ref = {
+        "kind": "reinstatement",
+        "packet": {
+            "policy": "hate_speech",
+            "banned_on": "2026-01-02",
+            "ban_reason": "slurs against a group",
+            "decision_facts": "evidence: phrase 'go back to'",
+            "statement": "I will stop",
+        },
+    }
+    packet = templates.env.get_template("_council_packet.html")
+    harm = {"hate_speech": "high"}
+    blurred = packet.render(ref=ref, harm=harm, wellbeing=Prefs(blur_from="high", grayscale=True))
+    assert 'class="harmful blurred gray" id="packet-facts"' in blurred
+    assert 'class="harmful blurred gray quote"' in blurred
+    clear = packet.render(ref=ref, harm=harm, wellbeing=Prefs(blur_from="critical"))
+    assert 'class="harmful" id="packet-facts"' in clear
+    assert "evidence: phrase &#39;go back to&#39;" in clear
