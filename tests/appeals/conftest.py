@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import seed_admin, seed_user
-from tests.fixtures import factories as f
+from tests.fixtures.clients import Staff, staff_clients
 from townsquare.app import create_app
 from townsquare.runtime import Runtime
 
 SCAM = "send 1 btc get 2 back"  # automated removal under scams_fraud
 THREAT = "I will kill you, just wait"  # review under harassment_threats
-Staff = Callable[[str, list[str]], TestClient]
 
 
 @pytest.fixture
@@ -43,31 +42,7 @@ def admin(rt: Runtime, app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def staff(rt: Runtime, app: Any) -> Iterator[Staff]:
     """Make a client for a new staff user with these roles."""
-    opened: list[TestClient] = []
-
-    def make(name: str, roles: list[str]) -> TestClient:
-        c = TestClient(app, headers={"Authorization": f"Bearer {seed_user(rt, name, roles)}"})
-        c.__enter__()
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        c.__exit__(None, None, None)
-
-
-def account(client: TestClient, **over: Any) -> str:
-    """Create an account; its platform id."""
-    data = f.account(**over)
-    assert client.post("/v1/accounts", json=data).status_code == 201
-    return str(data["platform_id"])
-
-
-def post(client: TestClient, author: str, text: str) -> str:
-    """Ingest a post; its platform id."""
-    body = f.post(author, text)
-    assert client.post("/v1/posts", json=body).status_code == 201
-    return str(body["platform_id"])
+    yield from staff_clients(rt, app)
 
 
 def action_of(client: TestClient, pid: str) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.appeals.conftest import SCAM, THREAT, Staff, account, action_of, notes, post
+from tests.appeals.conftest import SCAM, THREAT, action_of, notes
 from tests.conftest import Clock
 from tests.content import assert_error
 from tests.fixtures import factories as f
+from tests.fixtures.clients import Staff, account, post
 
 
 def _appeal(platform: TestClient, **body: Any) -> Any:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.appeals.conftest import Staff
 from tests.content import assert_error
+from tests.fixtures.clients import Staff
 
 
 def test_only_seated_members_vote_once_on_open_referrals(admin: TestClient, staff: Staff) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.appeals.conftest import SCAM, account, action_of, post
+from tests.appeals.conftest import SCAM, action_of
 from tests.appeals.test_reinstatement_api import _apply, _ban
 from tests.conftest import Clock
+from tests.fixtures.clients import account, post
 from townsquare.runtime import Runtime
 from townsquare.web import pages_public
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.appeals.conftest import Staff, account, post
 from tests.conftest import Clock
 from tests.content import assert_error
+from tests.fixtures.clients import Staff, account, post
 
 
 def _ban(admin: TestClient, acct: str, policy: str, second: TestClient | None = None) -> dict[str, Any]:

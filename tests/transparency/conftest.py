@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Clock, seed_admin, seed_user
+from tests.conftest import Clock, seed_admin
 from tests.fixtures import factories as f
+from tests.fixtures.clients import Staff, account, post, staff_clients
 from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.runtime import Runtime, build_runtime
@@ -18,7 +19,6 @@ SCAM = "send 1 btc get 2 back"  # scams_fraud: automated removal
 THREAT = "I will kill you, just wait"  # harassment_threats: review
 BENIGN = "Lovely weather at the lake today."
 HANDLE = "alice_private_handle"  # must never appear in any output
-Staff = Callable[[str, list[str]], TestClient]
 
 
 @pytest.fixture
@@ -47,32 +47,7 @@ def platform(trt: Runtime, app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def staff(trt: Runtime, app: Any) -> Iterator[Staff]:
     """Make a client for a new staff user with these roles."""
-    opened: list[TestClient] = []
-
-    def make(name: str, roles: list[str]) -> TestClient:
-        c = TestClient(app, headers={"Authorization": f"Bearer {seed_user(trt, name, roles)}"})
-        c.__enter__()
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        c.__exit__(None, None, None)
-
-
-def account(client: TestClient, **over: Any) -> str:
-    """Create an account; its platform id."""
-    data = f.account(**over)
-    assert client.post("/v1/accounts", json=data).status_code == 201
-    return str(data["platform_id"])
-
-
-def post(client: TestClient, author: str, text: str) -> str:
-    """Ingest a post; its platform id."""
-    body = f.post(author, text)
-    resp = client.post("/v1/posts", json=body)
-    assert resp.status_code == 201, resp.text
-    return str(body["platform_id"])
+    yield from staff_clients(trt, app)
 
 
 def open_cases(client: TestClient, subject: str) -> list[dict[str, Any]]:
