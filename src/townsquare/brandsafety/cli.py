@@ -93,13 +93,18 @@ def train_learned(
     model, figures = training.train(evaluate.load(), labeller.base, encode)
     target = output or learned.MODEL_FILE
     model.save(target, {"dev": figures})
-    for name in ("dev_rules_only", "dev_cross_validated_fast", "dev_cross_validated_full"):
+    for name in (
+        "dev_rules_only",
+        "dev_cross_validated_fast",
+        "dev_cross_validated_full",
+        "dev_cross_validated_gated",
+    ):
         f = figures[name]
         console.print(
             f"{name:26s} macro-F1 {f['macro_f1']:.3f}  floor precision {f['floor_precision']:.3f} "
             f"({f['floor_labels']})  safe posts at high/floor {f['safe_high_or_floor']:.1%}"
         )
-    console.print(f"wrote {target}")
+    console.print(f"gate {figures['dev_cross_validated_gated']['gate']}; wrote {target}")
 
 
 @app.command("reindex")

@@ -222,7 +222,8 @@ def sentence_encoder(models_dir: Path = MODELS_DIR) -> Any:
         )
 
         max_len = int(json.loads((models_dir / CALIBRATION_FILE).read_text(encoding="utf-8"))["max_len"])
-        enc = Encoder(models_dir / ONNX, models_dir / TOKENIZER_FILE, max_len)
+        # One thread: posts come in small batches on many workers, where intra-op threads cost ~1.7x the CPU.
+        enc = Encoder(models_dir / ONNX, models_dir / TOKENIZER_FILE, max_len, threads=1)
     except (ImportError, OSError, KeyError, ValueError):
         return None
     return lambda texts: enc.run(list(texts))[0]
