@@ -37,7 +37,7 @@ from ingest_http import http_client, running_service
 from ingest_stages import ACTOR, platform_token, stage_runtime
 from townsquare.access.service import Principal
 from townsquare.brandsafety import check as checker
-from townsquare.brandsafety import hooks, service
+from townsquare.brandsafety import hooks, learned, service
 from townsquare.brandsafety.index import cache_for
 from townsquare.brandsafety.schemas import AdvertiserCreate, ProfileCreate
 from townsquare.cli.db import upgrade
@@ -127,7 +127,9 @@ def ingest_cost(rts: dict[str, Runtime], posts: list[Record], args: argparse.Nam
 
 
 def labelling_cost(rt: Runtime, posts: list[Record]) -> dict[str, Any]:
-    """The hook's own work per post, in isolation: normalise the text and label it (rules + signals)."""
+    """The hook's own work per post, in isolation: normalise the text and label it (rules + signals), and
+    the same with the learned check (brandsafety/learned.py), which this run's ingest leaves off (models
+    off) but a deployment with the models runs on every post, in batches as the ingest hook does."""
     thresholds = rt.scorer_thresholds()
     texts = [p["text"] for p in posts]
     start, cpu = time.perf_counter(), time.process_time()
@@ -135,7 +137,24 @@ def labelling_cost(rt: Runtime, posts: list[Record]) -> dict[str, Any]:
         hooks.content_labels(thresholds, normalize(t), [])
     s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     n = len(texts)
-    return {"posts": n, "us_per_post": round(s / n * 1e6, 1), "cpu_us_per_post": round(cpu_s / n * 1e6, 1)}
+    out: dict[str, Any] = {
+        "posts": n,
+        "us_per_post": round(s / n * 1e6, 1),
+        "cpu_us_per_post": round(cpu_s / n * 1e6, 1),
+    }
+    model = learned.learned_model()
+    if model is not None:
+        model.refine(texts[:10], [[] for _ in range(10)])  # warm-up: the encoder's first run
+        start, cpu = time.perf_counter(), time.process_time()
+        for part in chunks(texts, 500):
+            hooks.content_labels_batch(thresholds, [normalize(t) for t in part], [[] for _ in part], model)
+        s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+        out["with_learned"] = {
+            "us_per_post": round(s / n * 1e6, 1),
+            "cpu_us_per_post": round(cpu_s / n * 1e6, 1),
+            "encoder": model.encoder is not None,
+        }
+    return out
 
 
 def _keywords(posts: list[Record], n: int, seed: int) -> list[str]:

@@ -117,28 +117,53 @@ _FLOOR_STATUS = tx.FLOOR_STATUS
 _BAD_STANDING = tx.NEVER_ALLOWED_STANDING
 
 
+_MEMO_PROFILES = 8  # profiles remembered per post entry
+
+
+def _static(prof: CompiledProfile, e: PostEntry) -> tuple[Any, ...]:
+    """What the answer owes to the post entry and the profile alone: (profile, allowed-list hit, the post's
+    status reasons, its category, account and keyword reasons). The reason dicts are shared: read-only."""
+    head = (
+        ({"kind": "post_status", "status": e.status, "risk": tx.FLOOR},) if e.status in _FLOOR_STATUS else ()
+    )
+    allowed = e.pid in prof.allowed_posts or e.account_pid in prof.allowed_accounts
+    tol = prof.tolerance
+    mid: list[dict[str, Any]] = []
+    for cat, r in e.worst:
+        if r == _FLOOR_RANK or (not allowed and r < tol[cat]):
+            mid.append({"kind": "category", "category": cat, "risk": _RISK_BY_RANK[r]})
+    if not allowed:
+        if e.account_pid in prof.excluded_accounts:
+            mid.append({"kind": "account", "account": e.account_pid})
+        if prof.automaton is not None and e.words:
+            for _, kw in prof.automaton.iter(e.words):
+                mid.append({"kind": "keyword", "keyword": kw})
+                break
+    return (prof, allowed, head, tuple(mid))
+
+
 def check_one(cache: IndexCache, prof: CompiledProfile, e: PostEntry, now: datetime) -> dict[str, Any]:
-    """One placement's answer: allowed, or blocked with every reason (the hot path: plain lookups only)."""
-    reasons: list[dict[str, Any]] = []
-    if e.status in _FLOOR_STATUS:
-        reasons.append({"kind": "post_status", "status": e.status, "risk": tx.FLOOR})
+    """One placement's answer: allowed, or blocked with every reason (the hot path: plain lookups only).
+
+    The parts fixed by the entry and the profile are computed once per pair (`PostEntry.memo`); the
+    author's standing (time-dependent, updated in place) and account labels are read every time.
+    """
+    memo = e.memo
+    m = memo.get(id(prof))
+    if m is None or m[0] is not prof:  # "is": an id may be reused once a profile is dropped
+        if len(memo) >= _MEMO_PROFILES:
+            memo.clear()
+        m = memo[id(prof)] = _static(prof, e)
+    _, allowed, head, mid = m
+    reasons: list[dict[str, Any]] = list(head)
     acct = e.account
     if acct.standing != "good":
         standing = acct.current_standing(now)
         if standing in _BAD_STANDING:
             reasons.append({"kind": "account_standing", "standing": standing, "risk": tx.FLOOR})
-    allowed = e.pid in prof.allowed_posts or e.account_pid in prof.allowed_accounts
-    tol = prof.tolerance
-    for cat, r in e.worst:
-        if r == _FLOOR_RANK or (not allowed and r < tol[cat]):
-            reasons.append({"kind": "category", "category": cat, "risk": _RISK_BY_RANK[r]})
+    reasons.extend(mid)
     if not allowed:
-        if e.account_pid in prof.excluded_accounts:
-            reasons.append({"kind": "account", "account": e.account_pid})
-        if prof.automaton is not None and e.words:
-            for _, kw in prof.automaton.iter(e.words):
-                reasons.append({"kind": "keyword", "keyword": kw})
-                break
+        tol = prof.tolerance
         for cat, r in acct.aggregate if not acct.dirty else cache.account_labels(e.account_id):
             if r < tol[cat]:
                 reasons.append({"kind": "account_label", "category": cat, "risk": _RISK_BY_RANK[r]})

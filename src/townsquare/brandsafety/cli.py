@@ -58,7 +58,7 @@ def evaluate_labels(
 
     labeller = Labeller.from_settings(get_settings())
     result: dict[str, object] = {"models": labeller.classifier is not None, "rules": labeller.version()}
-    for split in ("test", "fresh", "train"):
+    for split in ("test", "fresh", "train", "dev"):
         rows = evaluate.load(split=split)
         predicted = [[x.to_dict() for x in labels] for labels in labeller.label([r["text"] for r in rows])]
         scores = evaluate.score(rows, predicted)
@@ -74,6 +74,37 @@ def evaluate_labels(
     if card is not None:
         evaluate.update_card(card, evaluate.render_section(result))
     console.print(f"wrote {output}" + (f" and the brand-safety section of {card}" if card else ""))
+
+
+@app.command("train")
+@clean_errors
+def train_learned(
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Artifact (default models/brandsafety/labels.npz)."
+    ),
+) -> None:
+    """Train the learned check on the train and dev parts of the labelled set (never test or fresh)."""
+    from townsquare.brandsafety import evaluate, learned, training
+
+    encode = learned.sentence_encoder()
+    if encode is None:
+        fail("the sentence encoder (models/semantic, `pip install .[semantic]`) is needed to train")
+    labeller = Labeller.from_settings(get_settings())
+    model, figures = training.train(evaluate.load(), labeller.base, encode)
+    target = output or learned.MODEL_FILE
+    model.save(target, {"dev": figures})
+    for name in (
+        "dev_rules_only",
+        "dev_cross_validated_fast",
+        "dev_cross_validated_full",
+        "dev_cross_validated_gated",
+    ):
+        f = figures[name]
+        console.print(
+            f"{name:26s} macro-F1 {f['macro_f1']:.3f}  floor precision {f['floor_precision']:.3f} "
+            f"({f['floor_labels']})  safe posts at high/floor {f['safe_high_or_floor']:.1%}"
+        )
+    console.print(f"gate {figures['dev_cross_validated_gated']['gate']}; wrote {target}")
 
 
 @app.command("reindex")

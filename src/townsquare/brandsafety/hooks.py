@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from townsquare.brandsafety import learned
 from townsquare.brandsafety import taxonomy as tx
 from townsquare.brandsafety.models import AccountState, PostLabels
 from townsquare.brandsafety.scorers import Label, action_labels, merge, rule_scorer, signal_labels
@@ -39,16 +40,35 @@ _INSERT_POST = insert(PostLabels.__table__)  # type: ignore[arg-type]
 _INSERT_ACCOUNT = insert(AccountState.__table__)  # type: ignore[arg-type]
 
 
-def label_version() -> str:
-    """The version of everything that makes a label: the rules and the taxonomy mapping."""
-    return f"{rule_scorer().label}/taxonomy@{tx.VERSION}"
+def label_version(model: learned.LearnedModel | None = None) -> str:
+    """The version of everything that makes a label: the rules, the taxonomy mapping, the learned check."""
+    extra = learned.version(model)
+    return f"{rule_scorer().label}/taxonomy@{tx.VERSION}" + (f"/{extra}" if extra else "")
 
 
 def content_labels(
-    thresholds: Mapping[str, float | None], norm: str, signals: Iterable[Signal]
+    thresholds: Mapping[str, float | None],
+    norm: str,
+    signals: Iterable[Signal],
+    model: learned.LearnedModel | None = None,
 ) -> list[Label]:
-    """Labels of a post version from its normalised text (rules) and its detection signals."""
-    return merge(rule_scorer().score(norm, normalized=True), signal_labels(signals, thresholds))
+    """Labels of a post version: its normalised text (rules), its signals, and the learned check."""
+    return content_labels_batch(thresholds, [norm], [signals], model)[0]
+
+
+def content_labels_batch(
+    thresholds: Mapping[str, float | None],
+    norms: Sequence[str],
+    signals: Sequence[Iterable[Signal]],
+    model: learned.LearnedModel | None = None,
+) -> list[list[Label]]:
+    """`content_labels` for many posts at once (the learned check scores the batch together)."""
+    rules = rule_scorer()
+    base = [
+        merge(rules.score(norm, normalized=True), signal_labels(sigs, thresholds))
+        for norm, sigs in zip(norms, signals, strict=True)
+    ]
+    return learned.refine(model, norms, base)
 
 
 def words(norm: str) -> str:
@@ -64,7 +84,14 @@ def _load(rows: Iterable[dict[str, Any]]) -> list[Label]:
     return [Label(r["category"], r["risk"], tuple(r.get("evidence", ()))) for r in rows]
 
 
-def _row(post: Post, labels: list[dict[str, Any]], text: str, trigger: str, now: datetime) -> dict[str, Any]:
+def _row(
+    post: Post,
+    labels: list[dict[str, Any]],
+    text: str,
+    trigger: str,
+    now: datetime,
+    version: str | None = None,
+) -> dict[str, Any]:
     return {
         "post_id": post.id,
         "post_pid": post.platform_id,
@@ -74,7 +101,7 @@ def _row(post: Post, labels: list[dict[str, Any]], text: str, trigger: str, now:
         "status": post.status,
         "labels": labels,
         "text": text,
-        "label_version": label_version(),
+        "label_version": version or label_version(),
         "trigger": trigger,
         "recorded_at": now,
     }
@@ -100,8 +127,10 @@ def post_decided(session: Session, rt: Runtime, post: Post, signals: list[Signal
         session.flush()  # the action just applied must be visible to the query below
     norm = normalize(post.text)
     actions = _active_post_actions(session, [post.id]).get(post.id, [])
-    labels = merge(content_labels(rt.scorer_thresholds(), norm, signals), action_labels(actions))
-    session.execute(_INSERT_POST, [_row(post, _dump(labels), words(norm), trigger, rt.now())])
+    model = learned.for_settings(rt.settings)
+    labels = merge(content_labels(rt.scorer_thresholds(), norm, signals, model), action_labels(actions))
+    row = _row(post, _dump(labels), words(norm), trigger, rt.now(), label_version(model))
+    session.execute(_INSERT_POST, [row])
 
 
 def posts_written(
@@ -120,12 +149,15 @@ def posts_written(
     if acted:
         found = session.execute(select(Post.id, Post.status).where(Post.id.in_(list(acted))))
         statuses = {post_id: status for post_id, status in found.tuples()}
-    now, version, thresholds = rt.now(), label_version(), rt.scorer_thresholds()
+    model = learned.for_settings(rt.settings)
+    now, version, thresholds = rt.now(), label_version(model), rt.scorer_thresholds()
     rows: list[dict[str, Any]] = []
-    for item, post_id in zip(items, post_ids, strict=True):
-        norm = normalize(item.data.text)
-        signals = item.plan.signals if item.plan is not None else []
-        labels = merge(content_labels(thresholds, norm, signals), action_labels(acted.get(post_id, [])))
+    norms = [normalize(item.data.text) for item in items]
+    content_found = content_labels_batch(
+        thresholds, norms, [item.plan.signals if item.plan is not None else [] for item in items], model
+    )
+    for item, post_id, norm, content in zip(items, post_ids, norms, content_found, strict=True):
+        labels = merge(content, action_labels(acted.get(post_id, [])))
         rows.append(
             {
                 "post_id": post_id,
@@ -162,7 +194,8 @@ def _restate(session: Session, post: Post, trigger: str, now: datetime) -> None:
     text = (
         last.text if last is not None and last.post_version == post.version else words(normalize(post.text))
     )
-    session.execute(_INSERT_POST, [_row(post, _dump(labels), text, trigger, now)])
+    version = last.label_version if last is not None else None
+    session.execute(_INSERT_POST, [_row(post, _dump(labels), text, trigger, now, version)])
 
 
 def action_changed(session: Session, action: Action, now: datetime) -> None:
@@ -207,5 +240,5 @@ def account_erased(session: Session, account: Account, now: datetime) -> None:
     for post in session.scalars(select(Post).where(Post.author_id == account.id)):
         last = _latest(session, post.id)
         if last is not None:
-            row = _row(post, list(last.labels), "", "erased", now)
+            row = _row(post, list(last.labels), "", "erased", now, last.label_version)
             session.execute(_INSERT_POST, [row])

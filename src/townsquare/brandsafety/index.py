@@ -65,6 +65,9 @@ class PostEntry:
     seq: int
     label_version: str
     account: AccountEntry  # the author's entry (updated in place), so the check needs no lookup
+    # The check's answer parts that depend only on this entry and a profile, by id(profile) (check.py).
+    # An update makes a new entry, so nothing here is ever stale.
+    memo: dict[int, tuple[Any, ...]] = field(default_factory=dict)
 
 
 def worst_of(labels: list[dict[str, Any]]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from townsquare.brandsafety import learned
 from townsquare.brandsafety.scorers import Label, merge, rule_scorer, signal_labels
 from townsquare.config import Settings
 from townsquare.detection.base import Signal
@@ -25,16 +26,20 @@ class Labeller:
 
     banks: list[TextBankScorer]
     classifier: Classifier | None
+    model: learned.LearnedModel | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Labeller:
         """Text banks from the configured folder; the models unless TOWNSQUARE_MODELS_ENABLED=false."""
         banks = [TextBankScorer(b) for b in load_textbanks(settings.textbanks_dir).values()]
-        return cls(banks, load_classifier(settings) if settings.models_enabled else None)
+        classifier = load_classifier(settings) if settings.models_enabled else None
+        return cls(banks, classifier, learned.for_settings(settings))
 
     def version(self) -> str:
         """The rule scorer's version and, when the models score too, theirs."""
         rules = rule_scorer().label
+        if self.model is not None:
+            rules = f"{rules}+{learned.version(self.model)}"
         if self.classifier is None:
             return rules
         return f"{rules}+" + ",".join(f"{k}@{v}" for k, v in sorted(self.classifier.versions().items()))
@@ -57,11 +62,15 @@ class Labeller:
             out.append(sigs)
         return out
 
-    def label(self, texts: Sequence[str]) -> list[list[Label]]:
-        """Suitability labels for each text: signals mapped to GARM, merged with the rule scorer."""
+    def base(self, texts: Sequence[str]) -> list[list[Label]]:
+        """The rule scorer's labels merged with the signals mapped to GARM (before the learned check)."""
         thresholds = self.thresholds()
         rules = rule_scorer()
         return [
             merge(rules.score(text), signal_labels(sigs, thresholds))
             for text, sigs in zip(texts, self.signals(texts), strict=True)
         ]
+
+    def label(self, texts: Sequence[str]) -> list[list[Label]]:
+        """Suitability labels for each text: rules and signals, checked and completed by the learned model."""
+        return learned.refine(self.model, texts, self.base(texts))

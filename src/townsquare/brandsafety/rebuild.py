@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from townsquare.brandsafety import hooks
+from townsquare.brandsafety import hooks, learned
 from townsquare.brandsafety.scorers import action_labels, merge
 from townsquare.content.models import Account, Post
 from townsquare.db import transaction
@@ -37,10 +37,13 @@ def _posts(session: Session, rt: Runtime, posts: list[Post]) -> None:
     acted = hooks._active_post_actions(session, [p.id for p in posts])
     thresholds, now = rt.scorer_thresholds(), rt.now()
     rows = []
-    for p in posts:
-        norm = "" if p.author.erased_at is not None else normalize(p.text)
-        labels = merge(hooks.content_labels(thresholds, norm, sigs[p.id]), action_labels(acted.get(p.id, [])))
-        rows.append(hooks._row(p, hooks._dump(labels), hooks.words(norm), "reindex", now))
+    norms = ["" if p.author.erased_at is not None else normalize(p.text) for p in posts]
+    model = learned.for_settings(rt.settings)
+    found = hooks.content_labels_batch(thresholds, norms, [sigs[p.id] for p in posts], model)
+    version = hooks.label_version(model)
+    for p, norm, content in zip(posts, norms, found, strict=True):
+        labels = merge(content, action_labels(acted.get(p.id, [])))
+        rows.append(hooks._row(p, hooks._dump(labels), hooks.words(norm), "reindex", now, version))
     session.execute(hooks._INSERT_POST, rows)
 
 

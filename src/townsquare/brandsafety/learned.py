@@ -1,0 +1,258 @@
+"""The learned check on the rule labels: per-category text models stacked with the rules and signals.
+
+The rules (rules.yaml) read a post word by word: they fire on figurative use ("we smashed the quiz",
+"a murder of crows") and miss paraphrase ("guy's jaw is hanging off"). This module adds, per GARM
+category, a linear model over the fast tier's hashed word and character n-grams (detection/features.py,
+its own idf), and a small stacked combiner that weighs, for each post and category,
+
+    the text model's log-odds, whether the rules/signals found the category, and at which risk,
+
+into one probability (pooled over categories, so a dozen weights learnt from posts the rules never saw).
+A category is kept when that probability reaches the threshold chosen by cross-validation; a label the
+rules found keeps the rules' risk (and evidence), a label only the model finds gets the text risk model's
+tier, never the floor (the floor always needs a rule, a signal or an action), and a rule's floor on a
+post the risk model reads as news or education is lowered to low. Training:
+`townsquare brand-safety train` (brandsafety/training.py); cost is one hashing pass and one sparse
+product per post.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from townsquare.brandsafety import taxonomy as tx
+from townsquare.brandsafety.scorers import Label
+from townsquare.config import PROJECT_ROOT, Settings
+from townsquare.detection.features import Featurizer
+from townsquare.detection.normalize import normalize
+
+MODELS_DIR = PROJECT_ROOT / "models"
+MODEL_FILE = MODELS_DIR / "brandsafety" / "labels.npz"
+SCORER = "brandsafety.learned"
+N_FEATURES = 2**18
+RISK_TIERS = (tx.HIGH, tx.MEDIUM, tx.LOW)  # what the text risk model may give (never the floor)
+# A rule's floor becomes low when the risk model is this sure the post reports or educates ("study finds
+# most teens see porn before 13"): on train + dev, out of fold, only such a post reached 0.5.
+DEMOTE_FLOOR = 0.8
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+
+
+def stack_features(logits: np.ndarray, found: Sequence[dict[str, str]]) -> np.ndarray:
+    """The combiner's inputs per (post, category): text log-odds, found by rules/signals, found at each risk.
+
+    `logits` is (posts, categories); `found` the rules' and signals' category -> risk per post.
+    Returns (posts * categories, 6), post-major.
+    """
+    n, k = logits.shape
+    out = np.zeros((n, k, 6), dtype=np.float64)
+    out[:, :, 0] = logits
+    for i, got in enumerate(found):
+        for j, cat in enumerate(tx.CATEGORY_IDS):
+            risk = got.get(cat)
+            if risk is not None:
+                out[i, j, 1] = 1.0
+                out[i, j, 1 + tx.rank(risk)] = 1.0
+    return out.reshape(n * k, 6)
+
+
+@dataclass
+class Head:
+    """One linear layer over a feature space: category log-odds then risk-tier scores."""
+
+    weights: np.ndarray  # (features, categories + risk tiers)
+    bias: np.ndarray
+
+    def scores(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Category log-odds (posts, categories) and risk-tier scores (posts, 3)."""
+        z = np.asarray(x @ self.weights) + self.bias
+        k = len(tx.CATEGORY_IDS)
+        return z[:, :k], z[:, k:]
+
+
+@dataclass
+class LearnedModel:
+    """The text heads, the stacked combiners and their thresholds (see the module docstring).
+
+    With the sentence encoder (the semantic tier's MiniLM) the text log-odds are the mean of the n-gram
+    and the embedding heads' (`combiner`, `threshold`); without it, the n-gram head's alone
+    (`fast_combiner`, `fast_threshold`). The encoder only reads posts that the rules or signals labelled
+    or whose n-gram log-odds reach `gate` for some category: the rest cannot reach the threshold.
+    """
+
+    featurizer: Featurizer
+    ngram: Head
+    embed: Head
+    combiner: np.ndarray  # (7,): 6 weights and an intercept
+    threshold: float
+    fast_combiner: np.ndarray
+    fast_threshold: float
+    gate: float
+    version: str
+    encoder: Any = None  # texts -> unit embeddings (n, 384), or None
+
+    def text_scores(
+        self, texts: Sequence[str], base: Sequence[dict[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Text log-odds, risk scores, and which posts were embedded."""
+        norms = [normalize(t) for t in texts]
+        logits, risks = self.ngram.scores(self.featurizer.transform(norms))
+        embedded = np.zeros(len(texts), dtype=bool)
+        if self.encoder is None:
+            return logits, risks, embedded
+        embedded = np.array([bool(b) for b in base]) | (logits.max(axis=1) >= self.gate)
+        idx = np.flatnonzero(embedded)
+        if len(idx):
+            lg, rk = self.embed.scores(self.encoder([norms[int(i)] for i in idx]))
+            logits[idx] = (logits[idx] + lg) / 2
+            risks[idx] = (risks[idx] + rk) / 2
+        return logits, risks, embedded
+
+    def probabilities(
+        self, logits: np.ndarray, found: Sequence[dict[str, str]], embedded: np.ndarray
+    ) -> np.ndarray:
+        """The combiner's probability per (post, category), minus its threshold (keep when >= 0)."""
+        f = stack_features(logits, found).reshape(len(found), len(tx.CATEGORY_IDS), -1)
+        full = _sigmoid(f @ self.combiner[:-1] + self.combiner[-1]) - self.threshold
+        fast = _sigmoid(f @ self.fast_combiner[:-1] + self.fast_combiner[-1]) - self.fast_threshold
+        return np.where(embedded[:, None], full, fast)
+
+    def refine(self, texts: Sequence[str], base: Sequence[list[Label]]) -> list[list[Label]]:
+        """The rules' and signals' labels of each text, checked and completed by the learned models."""
+        if not texts:
+            return []
+        found = [{lab.category: lab.risk for lab in labels} for labels in base]
+        logits, risk_scores, embedded = self.text_scores(texts, found)
+        margin = self.probabilities(logits, found, embedded)
+        out = []
+        for i, labels in enumerate(base):
+            have = {lab.category: lab for lab in labels}
+            kept: list[Label] = []
+            for j, cat in enumerate(tx.CATEGORY_IDS):
+                if margin[i, j] < 0:
+                    continue
+                item = {
+                    "kind": "model",
+                    "scorer": f"{SCORER}@{self.version}",
+                    "margin": round(float(margin[i, j]), 4),
+                }
+                if cat in have:
+                    lab = have[cat]
+                    risk = lab.risk
+                    if risk == tx.FLOOR and _softmax(risk_scores[i])[-1] >= DEMOTE_FLOOR:
+                        risk, item["demoted"] = tx.LOW, "news or education"
+                    kept.append(Label(cat, risk, (*lab.evidence, item)))
+                else:
+                    kept.append(Label(cat, RISK_TIERS[int(np.argmax(risk_scores[i]))], (item,)))
+            out.append(kept)
+        return out
+
+    def save(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write the artifact: only the hashed features that some training text had (the rest are zero)."""
+        used = np.flatnonzero(self.featurizer.idf)  # type: ignore[arg-type]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        info = {
+            "version": self.version,
+            "threshold": self.threshold,
+            "fast_threshold": self.fast_threshold,
+            "gate": self.gate,
+            **meta,
+        }
+        np.savez_compressed(
+            path,
+            used=used.astype(np.int32),
+            idf=self.featurizer.idf[used],  # type: ignore[index]
+            ngram_w=self.ngram.weights[used].astype(np.float32),
+            ngram_b=self.ngram.bias.astype(np.float32),
+            embed_w=self.embed.weights.astype(np.float32),
+            embed_b=self.embed.bias.astype(np.float32),
+            combiner=self.combiner.astype(np.float64),
+            fast_combiner=self.fast_combiner.astype(np.float64),
+            meta=np.array(json.dumps(info, sort_keys=True)),
+        )
+
+    @classmethod
+    def load(cls, path: Path, encoder: Any = None) -> LearnedModel:
+        """Read an artifact written by `save`."""
+        with np.load(path, allow_pickle=False) as z:
+            used = z["used"].astype(np.int64)
+            idf = np.zeros(N_FEATURES, dtype=np.float32)
+            idf[used] = z["idf"]
+            weights = np.zeros((N_FEATURES, z["ngram_w"].shape[1]), dtype=np.float32)
+            weights[used] = z["ngram_w"]
+            meta = json.loads(str(z["meta"]))
+            return cls(
+                Featurizer(N_FEATURES, idf),
+                Head(weights, z["ngram_b"]),
+                Head(z["embed_w"], z["embed_b"]),
+                z["combiner"],
+                float(meta["threshold"]),
+                z["fast_combiner"],
+                float(meta["fast_threshold"]),
+                float(meta["gate"]),
+                str(meta["version"]),
+                encoder,
+            )
+
+
+def sentence_encoder(models_dir: Path = MODELS_DIR) -> Any:
+    """The semantic tier's MiniLM as texts -> unit embeddings; None without onnxruntime or the artifact."""
+    try:
+        from townsquare.detection.semantic import (
+            CALIBRATION_FILE,
+            TOKENIZER_FILE,
+            Encoder,
+        )
+        from townsquare.detection.semantic import (
+            MODEL_FILE as ONNX,
+        )
+
+        max_len = int(json.loads((models_dir / CALIBRATION_FILE).read_text(encoding="utf-8"))["max_len"])
+        # One thread: posts come in small batches on many workers, where intra-op threads cost ~1.7x the CPU.
+        enc = Encoder(models_dir / ONNX, models_dir / TOKENIZER_FILE, max_len, threads=1)
+    except (ImportError, OSError, KeyError, ValueError):
+        return None
+    return lambda texts: enc.run(list(texts))[0]
+
+
+@lru_cache(maxsize=2)
+def _cached(path: Path, stamp: float) -> LearnedModel:
+    return LearnedModel.load(path, sentence_encoder())
+
+
+def learned_model(path: Path = MODEL_FILE) -> LearnedModel | None:
+    """The process's learned model (reloaded when the artifact changes); None when it was never trained."""
+    if not path.exists():
+        return None
+    return _cached(path, path.stat().st_mtime)
+
+
+def for_settings(settings: Settings) -> LearnedModel | None:
+    """The shipped model; None when the models are off (TOWNSQUARE_MODELS_ENABLED=false) or untrained."""
+    return learned_model() if settings.models_enabled else None
+
+
+def refine(
+    model: LearnedModel | None, texts: Sequence[str], base: Sequence[list[Label]]
+) -> list[list[Label]]:
+    """`LearnedModel.refine`; the base labels unchanged without a model."""
+    return model.refine(texts, base) if model is not None else [list(b) for b in base]
+
+
+def version(model: LearnedModel | None) -> str:
+    """The learned model's version for label versions ("" without one)."""
+    return "" if model is None else f"{SCORER}@{model.version}"

@@ -1,0 +1,116 @@
+"""The learned check on the rule labels: hard negatives dropped, floor kept, never a floor of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from townsquare.brandsafety import learned
+from townsquare.brandsafety import taxonomy as tx
+from townsquare.brandsafety.labeller import Labeller
+from townsquare.brandsafety.scorers import Label
+from townsquare.config import Settings
+
+pytestmark = pytest.mark.skipif(learned.learned_model() is None, reason="models/brandsafety not trained")
+
+
+@pytest.fixture(scope="module")
+def labeller() -> Labeller:
+    # No text banks and no detection models: the rules and the learned check alone.
+    return Labeller([], None, learned.learned_model())
+
+
+def _pairs(labeller: Labeller, text: str) -> list[tuple[str, str]]:
+    return [(x.category, x.risk) for x in labeller.label([text])[0]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this album is killer, every track slaps",
+        "my cat is a little terrorist, she knocked everything off the shelf",
+        "we smashed the pub quiz last night, first place",
+        "a murder of crows lives in the oak behind our house",
+        "the comedian absolutely killed it, I was crying",
+        "price war between the two supermarkets, milk is cheaper",
+        "grilled chicken breast with lemon and herbs",
+    ],
+)
+def test_hard_negatives_carry_nothing(labeller: Labeller, text: str) -> None:
+    assert _pairs(labeller, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Selling a glock 19, no papers, 500 cash, dm me", ("avbNf2", tx.FLOOR)),
+        ("DM me for my onlyfans link, full nude vids, prices in bio", ("Rm3SiT", tx.FLOOR)),
+        ("Free download of the new movie in 4K, link in bio", ("mm3UXx", tx.FLOOR)),
+    ],
+)
+def test_a_floor_post_keeps_the_floor(labeller: Labeller, text: str, expected: tuple[str, str]) -> None:
+    assert expected in _pairs(labeller, text)
+
+
+def test_the_learned_check_is_recorded_in_the_evidence(labeller: Labeller) -> None:
+    [label] = labeller.label(["Selling a glock 19, no papers, 500 cash, dm me"])[0]
+    kinds = [e["kind"] for e in label.evidence]
+    assert "rule" in kinds
+    assert "model" in kinds
+    assert labeller.version().startswith("brandsafety.rules@")
+    assert "brandsafety.learned@" in labeller.version()
+
+
+def test_the_model_alone_never_gives_the_floor() -> None:
+    model = learned.learned_model()
+    assert model is not None
+    texts = [
+        "watch the video of the man burning alive, the screaming is insane, uncut",
+        "anyone know a site to watch the match tonight without paying?",
+        "selling lifetime access to every sports channel, message me",
+    ]
+    for labels in model.refine(texts, [[] for _ in texts]):
+        assert all(x.risk != tx.FLOOR for x in labels)
+
+
+def test_a_rule_label_the_model_rejects_is_dropped_and_one_it_confirms_keeps_its_risk() -> None:
+    model = learned.learned_model()
+    assert model is not None
+    rule = ({"kind": "rule", "match": "x"},)
+    texts = ["my phone battery dies by noon", "Selling a glock 19, no papers, 500 cash, dm me"]
+    base = [[Label("I4GWl6", tx.MEDIUM, rule)], [Label("avbNf2", tx.FLOOR, rule)]]
+    dropped, kept = model.refine(texts, base)
+    assert dropped == []
+    assert [(x.category, x.risk) for x in kept] == [("avbNf2", tx.FLOOR)]
+
+
+def test_models_off_leaves_the_rules_alone() -> None:
+    assert learned.for_settings(Settings(models_enabled=False)) is None
+    base = [[Label("I4GWl6", tx.MEDIUM)]]
+    assert learned.refine(None, ["my phone battery dies by noon"], base) == base
+
+
+def test_the_artifact_is_small_and_round_trips(tmp_path: Path) -> None:
+    model = learned.learned_model()
+    assert model is not None
+    assert learned.MODEL_FILE.stat().st_size < 5_000_000
+    path = tmp_path / "labels.npz"
+    model.save(path, {})
+    again = learned.LearnedModel.load(path, model.encoder)
+    texts = ["Selling a glock 19, no papers, 500 cash, dm me", "lovely walk by the river"]
+    a, _, _ = model.text_scores(texts, [{}, {}])
+    b, _, _ = again.text_scores(texts, [{}, {}])
+    assert np.allclose(a, b)
+    assert (again.threshold, again.gate) == (model.threshold, model.gate)
+
+
+def test_a_rule_floor_on_a_news_report_is_lowered() -> None:
+    model = learned.learned_model()
+    assert model is not None
+    text = "Researchers say most teenagers first see pornography before 13, the study found"
+    base = [[Label("Rm3SiT", tx.FLOOR, ({"kind": "rule", "match": "pornography"},))]]
+    [[label]] = model.refine([text], base)
+    assert label.risk == tx.LOW
+    assert label.evidence[-1]["demoted"] == "news or education"
