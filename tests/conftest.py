@@ -203,6 +203,39 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
     get_settings.cache_clear()
 
 
+def _touches_the_database(item: pytest.Item) -> bool:
+    """Whether a test can behave differently on PostgreSQL: it uses the per-test database (directly
+    or through any fixture built on it), or its module picks a backend itself."""
+    if "database_url" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    if module is None:
+        return True
+    return "BACKEND" in vars(module) or "PG_URL" in vars(module) or "POSTGRES_URL" in _source(module)
+
+
+def _source(module: object) -> str:
+    path = getattr(module, "__file__", None)
+    return Path(path).read_text(encoding="utf-8") if path else ""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, leave out the tests that never touch a database (model training,
+    metrics, text normalisation, benchmarks on their own SQLite files): they ran on the SQLite run
+    and would run identically again. They are deselected, not skipped, and counted in the header."""
+    if BACKEND != "postgres" or os.environ.get("TOWNSQUARE_TEST_EVERYTHING_TWICE") == "1":
+        return
+    kept = [item for item in items if _touches_the_database(item)]
+    left = [item for item in items if not _touches_the_database(item)]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"backend: {BACKEND} (database-free tests run on the SQLite run only)"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Under CI=true a skipped test is a failure, so no suite can silently not run."""
     if os.environ.get("CI", "").lower() != "true":

@@ -44,6 +44,7 @@ from tests.fixtures import factories
 from townsquare.access import service as access
 from townsquare.access.models import ApiToken
 from townsquare.access.roles import ROLES
+from townsquare.access.routes import api_routes
 from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.db import transaction
@@ -57,6 +58,11 @@ RESULTS = (
 )
 EXAMPLES = {GenerationMode.POSITIVE: 4, GenerationMode.NEGATIVE: 2}
 KNOWN_EXAMPLES = 2  # per combination of harvested path values
+# A role that lacks a route's declared permission is refused at the door, before its input is read
+# (tests/access/test_matrix.py proves it for every route and role). Such a pair gets one example of
+# each kind and the boundary values: enough to show that odd input cannot slip past the door as a 500;
+# the fuzzing budget goes to the operations the role may really use.
+REFUSED_EXAMPLES = {GenerationMode.POSITIVE: 1, GenerationMode.NEGATIVE: 1}
 ANONYMOUS = "anonymous"
 # The admin can disable users and revoke tokens; it goes last, so that its fuzzing cannot lock out a
 # role still to run. Each role's user is created just before its turn, for the same reason.
@@ -93,6 +99,15 @@ class Caller:
     role: str
     headers: dict[str, str]
     own: frozenset[str] = frozenset()
+    granted: frozenset[str] | None = None  # the role's permissions; None for an anonymous caller
+
+    def passes_door(self, permission: str | None) -> bool:
+        """Whether the route's declared permission lets this caller in (as the access matrix says)."""
+        if permission in (None, "public"):
+            return True
+        if self.granted is None:
+            return False
+        return permission == "authenticated" or permission in self.granted
 
 
 @dataclass
@@ -244,17 +259,22 @@ def _run(strategy: Any, examples: int, label: str, send: Any, stats: OperationSt
         stats.skipped.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")
 
 
-def fuzz_operation(operation: Any, caller: Caller, recorder: CrashRecorder, pool: Pool) -> OperationStats:
-    """Fuzz one operation as `caller`: positive and negative examples, then known path values."""
+def fuzz_operation(
+    operation: Any, caller: Caller, recorder: CrashRecorder, pool: Pool, permission: str | None
+) -> OperationStats:
+    """Fuzz one operation as `caller`: positive and negative examples, then known path values.
+
+    Where the caller lacks the operation's permission, a smaller budget (REFUSED_EXAMPLES)."""
     stats = OperationStats()
+    inside = caller.passes_door(permission)
 
     def send(case: schemathesis.Case) -> None:
         _send(case, caller, recorder, stats, pool)
 
-    for mode, examples in EXAMPLES.items():
+    for mode, examples in (EXAMPLES if inside else REFUSED_EXAMPLES).items():
         _run(operation.as_strategy(generation_mode=mode), examples, mode.value, send, stats)
     params = {p.name: p.definition.get("schema", {}).get("type") for p in operation.path_parameters}
-    for combo in pool.combinations(params, caller.own):
+    for combo in pool.combinations(params, caller.own) if inside else []:
         _run(operation.as_strategy(path_parameters=combo), KNOWN_EXAMPLES, "known", send, stats)
     for combo in boundary_combinations(params):
         _run(operation.as_strategy(path_parameters=combo), 1, "boundary", send, stats)
@@ -306,7 +326,8 @@ def _caller(rt: Runtime, role: str) -> Caller:
     token = seed_user(rt, username, [role])
     with transaction(rt.sessions) as session:
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.token_hash == access.digest(token)))
-    return Caller(role, {"Authorization": f"Bearer {token}"}, frozenset({username, str(token_id)}))
+    headers = {"Authorization": f"Bearer {token}"}
+    return Caller(role, headers, frozenset({username, str(token_id)}), frozenset(ROLES[role]))
 
 
 def _role_order() -> list[str]:
@@ -342,6 +363,7 @@ def summarise(results: dict[str, dict[str, OperationStats]], seconds: float) -> 
         "seconds": round(seconds, 1),
         "examples_per_operation_per_role": {
             **{m.value: n for m, n in EXAMPLES.items()},
+            "without_the_permission": {m.value: n for m, n in REFUSED_EXAMPLES.items()},
             "known_path_values": f"{KNOWN_EXAMPLES} per combination, up to 2 combinations",
             "boundary_path_values": "1 per value: integers 2**31 and 2**63, a string with a NUL byte",
         },
@@ -423,8 +445,8 @@ def test_every_route_documented_covers_the_form_routes(rt: Runtime) -> None:
     with every_route_documented(app):
         fuzzed = set(app.openapi()["paths"])
     assert set(app.openapi()["paths"]) == published  # restored
-    api_routes = {r.path for r in _routes(app.router.routes) if isinstance(r, APIRoute)}
-    assert fuzzed == api_routes
+    routed = {r.path for r in _routes(app.router.routes) if isinstance(r, APIRoute)}
+    assert fuzzed == routed
     assert {"/review/cases/{case_id}/decide", "/review/cases/{case_id}/escalate", "/login"} <= fuzzed
     assert not {"/review/cases/{case_id}/decide", "/login"} & published
 
@@ -446,10 +468,15 @@ def _fuzz_every_operation(rt: Runtime, app: FastAPI) -> None:
     assert len(operations) >= 20, "the OpenAPI document lists suspiciously few operations"
     pool = Pool()
     seed_targets(recorder.app, rt, pool)
+    permissions = {f"{m} {r.path}": r.permission for r in api_routes(app) for m in r.methods}
+    unknown = [op.label for op in operations if op.label not in permissions]
+    assert not unknown, f"operations with no route to read their permission from: {unknown[:5]}"
     results: dict[str, dict[str, OperationStats]] = {}
     for role in _role_order():
         caller = _caller(rt, role)
-        results[role] = {op.label: fuzz_operation(op, caller, recorder, pool) for op in operations}
+        results[role] = {
+            op.label: fuzz_operation(op, caller, recorder, pool, permissions[op.label]) for op in operations
+        }
     summary = summarise(results, time.perf_counter() - started)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -4,47 +4,18 @@ critical violation. And the non-text contrast axe does not measure: the focus ri
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.browser.axe import contrast, violations
-from tests.conftest import seed_admin
+from tests.browser.pages import log_in_page, post_text
 from tests.fixtures import factories as f
-from tests.fixtures.staff import PASSWORD, https_client, log_in, person
-from townsquare.app import create_app
+from tests.fixtures.staff import https_client, log_in, person
 from townsquare.runtime import Runtime
 
 THREAT = "I will kill you, just wait"
 SCAM = "send 1 btc get 2 back"
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    """The platform's API client (an admin token)."""
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {seed_admin(rt)}"}
-    ) as c:
-        yield c
-
-
-def _post(ingest: TestClient, text: str) -> str:
-    author = f.account()
-    ingest.post("/v1/accounts", json=author)
-    body = f.post(author["platform_id"], text)
-    assert ingest.post("/v1/posts", json=body).status_code == 201
-    return str(body["platform_id"])
-
-
-def log_in_page(page: Any, base: str, username: str) -> None:
-    """Log in through the form, as a person does."""
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def _world(rt: Runtime, ingest: TestClient) -> dict[str, Any]:
@@ -52,7 +23,7 @@ def _world(rt: Runtime, ingest: TestClient) -> dict[str, Any]:
     person(rt, "ada", ("admin",))
     person(rt, "kim", ("moderator",))
     person(rt, "carl", ("council_member",))
-    _post(ingest, THREAT)
+    post_text(ingest, THREAT)
     scam_author = f.account()
     ingest.post("/v1/accounts", json=scam_author)
     body = f.post(scam_author["platform_id"], SCAM)

@@ -11,22 +11,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.browser.test_accessibility import THREAT, _post, log_in_page
-from tests.conftest import seed_admin
+from tests.browser.pages import log_in_page, post_text
+from tests.browser.test_accessibility import THREAT
 from tests.fixtures import audit_events as ae
 from tests.fixtures import factories as f
 from tests.fixtures.staff import https_client, log_in, person
-from townsquare.app import create_app
 from townsquare.runtime import Runtime
 from townsquare.web import pages_public
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {seed_admin(rt)}"}
-    ) as c:
-        yield c
 
 
 def _script_errors(page: Any) -> list[str]:
@@ -152,7 +143,7 @@ def test_home_errors_and_formats_as_a_moderator(
     page: Any, live_server: str, ingest: TestClient, rt: Runtime
 ) -> None:
     person(rt, "maria", ("moderator",))
-    _post(ingest, THREAT)
+    post_text(ingest, THREAT)
     page.goto(f"{live_server}/review/queues/threats")  # not signed in: to the login, then back here
     page.wait_for_url(re.compile(r".*/login\?next="))
     page.fill("#username", "maria")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.brandsafety.conftest import World, make_world
+from tests.browser.pages import log_in_page
 from tests.conftest import Clock
-from tests.fixtures.staff import PASSWORD, person
+from tests.fixtures.staff import person
 from townsquare.runtime import Runtime
 
 
@@ -19,14 +19,6 @@ def world(rt: Runtime) -> Iterator[World]:
     """Advertisers, the ad server and posts (tests/brandsafety/conftest.py)."""
     with make_world(rt) as w:
         yield w
-
-
-def _log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def test_an_advertiser_reads_its_report_with_a_chart(
@@ -48,7 +40,7 @@ def test_an_advertiser_reads_its_report_with_a_chart(
         for n, p in enumerate(["safe", "party", "hate", "safe"])
     ]
     assert world.ads.post("/v1/brand-safety/impressions", json={"impressions": batch}).status_code == 201
-    _log_in(page, live_server, "carol")
+    log_in_page(page, live_server, "carol")
     page.goto(f"{live_server}/brand-safety/report")
     assert page.locator("nav a[href='/brand-safety/report']").count() == 1
     page.fill("#since", "2026-03-01")

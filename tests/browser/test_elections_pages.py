@@ -3,33 +3,20 @@ by one fact-checker, and a campaign whose bulk decision waits for a second perso
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Clock, seed_admin
+from tests.browser.pages import log_in_page
+from tests.conftest import Clock
 from tests.fixtures import factories as f
-from tests.fixtures.staff import PASSWORD, person
-from townsquare.app import create_app
+from tests.fixtures.staff import person
 from townsquare.runtime import Runtime
 
 STORY = (
     "US voters: Springfield county voting machines switched votes from the school levy to the stadium bond {}"
 )
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    """The platform's API client."""
-    token = seed_admin(rt)
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {token}"}
-    ) as c:
-        yield c
 
 
 def _post(ingest: TestClient, text: str, **over: Any) -> None:
@@ -39,14 +26,6 @@ def _post(ingest: TestClient, text: str, **over: Any) -> None:
     if "post_created_at" in over:
         body["created_at"] = body.pop("post_created_at")
     assert ingest.post("/v1/posts", json=body).status_code == 201
-
-
-def _log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def test_mode_switches_show_in_the_workbench_and_the_war_room_adds_a_claim(
@@ -60,7 +39,7 @@ def test_mode_switches_show_in_the_workbench_and_the_war_room_adds_a_claim(
         "overnight, 4,000 votes. Check the tapes",
     ):
         _post(ingest, STORY.format(n))
-    _log_in(page, live_server, "fiona")
+    log_in_page(page, live_server, "fiona")
     page.goto(f"{live_server}/elections")
     assert "Election mode is on" in page.locator("#mode-banner").inner_text()
     assert "Entered election mode" in page.locator("#switches").inner_text()
@@ -93,7 +72,7 @@ def test_a_campaign_is_shown_and_its_decision_requested(
                 created_at=(t0 - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 post_created_at=at,
             )
-    _log_in(page, live_server, "sam")
+    log_in_page(page, live_server, "sam")
     page.goto(f"{live_server}/review")
     page.click("nav >> text=Campaigns")
     page.click("#campaigns a")

@@ -4,7 +4,6 @@ the platform-health page, and the prevalence labelling queue; no CSP violation a
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +14,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from tests.browser.conftest import _free_port
+from tests.browser.pages import log_in_page
 from tests.conftest import Clock
-from tests.fixtures.staff import PASSWORD, person
+from tests.fixtures.staff import person
 from tests.transparency.conftest import (  # noqa: F401  (fixtures)
     SCAM,
     Staff,
@@ -48,14 +48,6 @@ def server(app: Any) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def _log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def test_anyone_reads_a_published_report_with_charts_and_csvs(
     page: Any, server: str, scenario: dict[str, Any], staff: Staff
 ) -> None:
@@ -80,7 +72,7 @@ def test_the_health_page_draws_trends_and_explains_a_bad_range(
     page: Any, server: str, scenario: dict[str, Any], trt: Runtime
 ) -> None:
     person(trt, "carol", ("auditor",))
-    _log_in(page, server, "carol")
+    log_in_page(page, server, "carol")
     page.goto(f"{server}/transparency/health")
     page.fill("#from", "2026-03-01")
     page.fill("#to", "2026-03-04")
@@ -109,7 +101,7 @@ def test_a_moderator_labels_the_prevalence_sample(
         == 201
     )
     person(trt, "dave", ("moderator",))
-    _log_in(page, server, "dave")
+    log_in_page(page, server, "dave")
     page.goto(f"{server}/review/prevalence")
     assert page.locator("li.sample").count() == 1
     assert SCAM in page.locator("li.sample blockquote").inner_text()

@@ -3,54 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import seed_admin
-from tests.fixtures import factories as f
-from tests.fixtures.staff import PASSWORD, person
-from townsquare.app import create_app
+from tests.browser.pages import log_in_page, post_text
+from tests.fixtures.staff import person
 from townsquare.runtime import Runtime
 
 THREAT = "I will kill you, just wait"
 WAVE = "I will kill you and everyone like you, this is your final warning from all of us here"
 
 
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    """The platform's API client."""
-    token = seed_admin(rt)
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {token}"}
-    ) as c:
-        yield c
-
-
-def _post(ingest: TestClient, text: str) -> str:
-    author = f.account()
-    ingest.post("/v1/accounts", json=author)
-    body = f.post(author["platform_id"], text)
-    assert ingest.post("/v1/posts", json=body).status_code == 201
-    return str(body["platform_id"])
-
-
-def _log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def test_take_and_decide_a_case_with_the_keyboard(
     page: Any, live_server: str, ingest: TestClient, rt: Runtime
 ) -> None:
     person(rt, "maria", ("moderator",))
-    pid = _post(ingest, THREAT)
-    _log_in(page, live_server, "maria")
+    pid = post_text(ingest, THREAT)
+    log_in_page(page, live_server, "maria")
     page.goto(f"{live_server}/review")
     page.click("a[href='/review/queues/threats']")
     page.click("table a[href^='/review/cases/']")
@@ -75,8 +45,8 @@ def test_blurred_text_is_revealed_by_a_click(
     page: Any, live_server: str, ingest: TestClient, rt: Runtime
 ) -> None:
     person(rt, "maria", ("moderator",))
-    _post(ingest, THREAT)
-    _log_in(page, live_server, "maria")
+    post_text(ingest, THREAT)
+    log_in_page(page, live_server, "maria")
     page.goto(f"{live_server}/review/queues/threats")
     page.click("table a[href^='/review/cases/']")
     text = page.locator("#post-text")
@@ -91,8 +61,8 @@ def test_a_bulk_decision_on_a_copy_paste_wave(
     page: Any, live_server: str, ingest: TestClient, rt: Runtime
 ) -> None:
     person(rt, "sam", ("senior_moderator",))
-    pids = [_post(ingest, f"{WAVE} #{i}") for i in range(3)]
-    _log_in(page, live_server, "sam")
+    pids = [post_text(ingest, f"{WAVE} #{i}") for i in range(3)]
+    log_in_page(page, live_server, "sam")
     page.goto(f"{live_server}/review/bulk?contains=final+warning")
     assert page.locator("#preview-count").inner_text() == "3"
     page.select_option("#b-policy", "harassment_threats")

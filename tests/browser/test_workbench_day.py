@@ -4,17 +4,14 @@ control with the keyboard, handoffs with history and account pages, and wellbein
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.conftest import seed_admin
+from tests.browser.pages import log_in_page
 from tests.fixtures import factories as f
-from tests.fixtures.staff import PASSWORD, person
-from townsquare.app import create_app
+from tests.fixtures.staff import person
 from townsquare.content.models import Account
 from townsquare.db import transaction
 from townsquare.review.models import Case
@@ -23,15 +20,6 @@ from townsquare.runtime import Runtime
 
 THREAT = "I will kill you, just wait"
 WAVE = "I will kill you and everyone like you, this is your final warning from all of us here"
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    """The platform's API client."""
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {seed_admin(rt)}"}
-    ) as c:
-        yield c
 
 
 def _post(ingest: TestClient, text: str, **account: Any) -> tuple[str, str]:
@@ -47,14 +35,6 @@ def _unexpected(errors: list[str]) -> list[str]:
     return [e for e in errors if "status of 422" not in e]
 
 
-def _log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def _open_first_case(page: Any, base: str, queue: str = "threats") -> str:
     page.goto(f"{base}/review/queues/{queue}")
     page.click("#case-list a[href^='/review/cases/']")
@@ -67,7 +47,7 @@ def test_a_suspension_without_days_keeps_suspend_and_the_reason(
 ) -> None:
     person(rt, "maria", ("moderator",))
     pid, _ = _post(ingest, THREAT)
-    _log_in(page, live_server, "maria")
+    log_in_page(page, live_server, "maria")
     _open_first_case(page, live_server)
     page.keyboard.press("t")
     page.wait_for_selector("#decide-form")
@@ -94,7 +74,7 @@ def test_n_waits_for_undo_then_opens_the_next_case(
     person(rt, "maria", ("moderator",))
     _post(ingest, THREAT)
     _post(ingest, "I will kill you tomorrow, watch out")
-    _log_in(page, live_server, "maria")
+    log_in_page(page, live_server, "maria")
     first = _open_first_case(page, live_server)
     page.keyboard.press("t")
     page.wait_for_selector("#decide-form")
@@ -124,7 +104,7 @@ def test_queue_filters_pages_keyboard_and_take_next(page: Any, live_server: str,
             .values(priority=Case.priority + 1000)
         )
     person(rt, "maria", ("moderator",))
-    _log_in(page, live_server, "maria")
+    log_in_page(page, live_server, "maria")
     page.goto(f"{live_server}/review/queues/threats")
     assert page.locator("#total").inner_text() == "120"
     page.click("#next-page")
@@ -162,7 +142,7 @@ def test_handoffs_notes_escalation_reason_and_account_page(
     person(rt, "maria", ("moderator",))
     person(rt, "sam", ("senior_moderator",))
     _, account = _post(ingest, THREAT, handle="rowan_b")
-    _log_in(page, live_server, "maria")
+    log_in_page(page, live_server, "maria")
     case = _open_first_case(page, live_server)
     page.fill("#note-body", "second threat from this author this week")
     page.click("#add-note")
@@ -172,7 +152,7 @@ def test_handoffs_notes_escalation_reason_and_account_page(
     page.keyboard.press("Enter")
     page.wait_for_selector("#escalation-reason")
     page.context.clear_cookies()
-    _log_in(page, live_server, "sam")
+    log_in_page(page, live_server, "sam")
     page.goto(f"{live_server}/review/cases/{case}")
     assert "names a real school" in page.locator("#escalation-reason").inner_text()
     history = page.locator("#timeline-list").inner_text()
@@ -191,7 +171,7 @@ def test_handoffs_notes_escalation_reason_and_account_page(
 def test_search_results_open_html_pages(page: Any, live_server: str, ingest: TestClient, rt: Runtime) -> None:
     person(rt, "maria", ("moderator",))
     pid, account = _post(ingest, THREAT, handle="kit_m")
-    _log_in(page, live_server, "maria")
+    log_in_page(page, live_server, "maria")
     page.goto(f"{live_server}/review/search?q=kill+you")
     assert page.locator("#post-results .harmful.blurred").count() == 1
     page.locator("body").focus()
@@ -210,7 +190,7 @@ def test_blur_grayscale_and_break_reminder(
     person(rt, "maria", ("moderator",))
     for i in range(3):
         _post(ingest, f"I will kill you, just wait #{i}")
-    _log_in(page, live_server, "maria")
+    log_in_page(page, live_server, "maria")
     page.goto(f"{live_server}/review/queues/threats")
     excerpt = page.locator("#case-list .harmful").first
     assert "blur" in excerpt.evaluate("e => getComputedStyle(e).filter")
@@ -243,7 +223,7 @@ def test_bulk_preview_authors_group_policy_and_confirm(
 ) -> None:
     person(rt, "sam", ("senior_moderator",))
     pids = [_post(ingest, f"{WAVE} #{i}", handle=f"waver{i}")[0] for i in range(3)]
-    _log_in(page, live_server, "sam")
+    log_in_page(page, live_server, "sam")
     page.goto(f"{live_server}/review/bulk?contains=final+warning")
     assert page.locator("#b-policy").input_value() == "harassment_threats"
     authors = page.locator("#preview-authors").inner_text()

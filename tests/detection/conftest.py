@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,49 @@ def need_datasets() -> None:
     """Skip (a failure under CI=true) when the shared datasets are not on this machine."""
     if not DATA.is_dir():
         pytest.skip(f"the shared datasets are not at {DATA}")
+
+
+TINY_SAMPLE = 40  # rows per dataset split
+TINY_BUCKETS = 2**16  # a smaller hashed space keeps the sample runs fast; the committed models use 2^20
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Fast heads and claim thresholds trained on TINY_SAMPLE rows per dataset split, read-only.
+
+    Trained once for the whole run: the pytest-xdist workers share one copy through a lock in their
+    common temporary folder (the first to arrive trains, the others wait and reuse it). Tests that
+    change artifacts copy the folder first.
+    """
+    need_datasets()
+    from townsquare.detection.training import pipeline
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of this run
+    done = root / "tiny-models"
+    with (root / "tiny-models.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (done / "manifest.json").is_file():
+            work = root / "tiny-models.partial"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            pipeline.train(
+                DATA,
+                work,
+                CLAIMS,
+                only=["fast", "claims"],
+                sample=TINY_SAMPLE,
+                log=_quiet,
+                n_features=TINY_BUCKETS,
+            )
+            shutil.rmtree(done, ignore_errors=True)
+            work.rename(done)
+    return done
 
 
 @pytest.fixture

@@ -12,19 +12,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Clock, seed_user
-from tests.detection.conftest import CLAIMS, DATA, need_datasets
+from tests.detection.conftest import CLAIMS, DATA, TINY_SAMPLE
 from townsquare.access.service import Principal
 from townsquare.app import create_app
 from townsquare.config import Settings
 from townsquare.db import transaction
 from townsquare.detection import versions
 from townsquare.detection.artifacts import ArtifactError, read_manifest
-from townsquare.detection.training import pipeline, retrain_flow
+from townsquare.detection.training import retrain_flow
 from townsquare.detection.training.retrain import RetrainRefused, read_labels, split_recent
 from townsquare.runtime import Runtime, build_runtime
 
-SAMPLE = 40
-BUCKETS = 2**16
+SAMPLE = TINY_SAMPLE
 SPAM = [
     "WIN a free iPhone now!!! click bit.ly/win{i} and claim before midnight",
     "Cheap followers {i}k for $5, DM me now, limited offer",
@@ -41,12 +40,9 @@ def _quiet(_: str) -> None:
     return None
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    need_datasets()
-    d = tmp_path_factory.mktemp("tiny-live")
-    pipeline.train(DATA, d, CLAIMS, only=["fast", "claims"], sample=SAMPLE, log=_quiet, n_features=BUCKETS)
-    return d
+@pytest.fixture
+def tiny(tiny_models: Path) -> Path:
+    return tiny_models
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.detection.conftest import CLAIMS, DATA, need_datasets
+from tests.detection.conftest import CLAIMS, DATA, TINY_BUCKETS, TINY_SAMPLE
 from townsquare.detection.artifacts import ArtifactError, read_manifest, sha256_file
 from townsquare.detection.classify import Classifier
 from townsquare.detection.fast import FastTier
@@ -16,21 +16,18 @@ from townsquare.detection.training import pipeline
 from townsquare.detection.training.card import card_fast_rows
 from townsquare.detection.training.fit import HEADS
 
-SAMPLE = 40
-BUCKETS = 2**16  # a smaller hashed space keeps the sample runs fast; the committed models use 2^20
+SAMPLE = TINY_SAMPLE
+BUCKETS = TINY_BUCKETS
 
 
 def _quiet(_: str) -> None:
     return None
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Fast heads and claim thresholds trained on SAMPLE rows per dataset split."""
-    need_datasets()
-    d = tmp_path_factory.mktemp("tiny-models")
-    pipeline.train(DATA, d, CLAIMS, only=["fast", "claims"], sample=SAMPLE, log=_quiet, n_features=BUCKETS)
-    return d
+@pytest.fixture
+def tiny(tiny_models: Path) -> Path:
+    """Fast heads and claim thresholds trained on SAMPLE rows per dataset split (shared, read-only)."""
+    return tiny_models
 
 
 def test_training_writes_every_artifact_with_its_checksum(tiny: Path) -> None:

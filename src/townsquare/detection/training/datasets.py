@@ -10,6 +10,7 @@ the same scorer: such rows are dropped from training, so a test set is never lea
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -566,13 +567,19 @@ TASKS: dict[str, tuple[Reader, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=2**17)
+def _overlap_key(text: str) -> str:
+    """A text's normalised form, remembered: the same dataset rows recur in most tasks' loads."""
+    return normalize(text)
+
+
 def _drop_test_overlap(parts: list[Part]) -> None:
     """Remove from train/val every row whose normalised text is a test row of any part."""
-    test_keys = {normalize(r.text) for p in parts for r in p.test}
+    test_keys = {_overlap_key(r.text) for p in parts for r in p.test}
     for p in parts:
         before = len(p.train) + len(p.val)
-        p.train = [r for r in p.train if normalize(r.text) not in test_keys]
-        p.val = [r for r in p.val if normalize(r.text) not in test_keys]
+        p.train = [r for r in p.train if _overlap_key(r.text) not in test_keys]
+        p.val = [r for r in p.val if _overlap_key(r.text) not in test_keys]
         p.dropped_overlap = before - len(p.train) - len(p.val)
 
 
