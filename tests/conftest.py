@@ -220,20 +220,28 @@ def _source(module: object) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL run, leave out the tests that never touch a database (model training,
-    metrics, text normalisation, benchmarks on their own SQLite files): they ran on the SQLite run
-    and would run identically again. They are deselected, not skipped, and counted in the header."""
-    if BACKEND != "postgres" or os.environ.get("TOWNSQUARE_TEST_EVERYTHING_TWICE") == "1":
+    """Run each test where it can differ. The PostgreSQL run leaves out the tests that never touch a
+    database (model training, metrics, text normalisation, benchmarks on their own SQLite files): they
+    ran on the SQLite run and would run identically again. The SQLite run leaves out the tests marked
+    `postgres_always` (the stream fault tests), which use PostgreSQL on either run. Deselected, not
+    skipped; pytest counts them in its summary."""
+    if os.environ.get("TOWNSQUARE_TEST_EVERYTHING_TWICE") == "1":
         return
-    kept = [item for item in items if _touches_the_database(item)]
-    left = [item for item in items if not _touches_the_database(item)]
+    if BACKEND == "postgres":
+        keep = _touches_the_database
+    else:  # tests that use PostgreSQL whatever the backend run once, on the PostgreSQL run
+        keep = lambda item: item.get_closest_marker("postgres_always") is None  # noqa: E731
+    kept = [item for item in items if keep(item)]
+    left = [item for item in items if not keep(item)]
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"backend: {BACKEND} (database-free tests run on the SQLite run only)"
+    return (
+        f"backend: {BACKEND} (database-free tests run on the SQLite run, postgres_always ones on PostgreSQL)"
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

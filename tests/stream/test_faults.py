@@ -42,6 +42,8 @@ from townsquare.stream.models import StreamOffset
 from townsquare.stream.producer import backlog
 from townsquare.stream.worker import Worker
 
+# They need PostgreSQL on either backend; `make test` runs them once, on its PostgreSQL run.
+pytestmark = pytest.mark.postgres_always
 ACCOUNTS, POSTS_EACH = 4, 25  # 100 posts and 4 accounts per test
 
 
