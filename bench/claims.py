@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "counts": dict(Counter(f"{r['kind']}/{r['split']}" for r in data)),
         "targets": {"recall_at_5": 0.90, "operating_recall": 0.75, "operating_precision": 0.90},
         "retrieval": recall_at_5(classifier, data),
+        "retrieval_heldout": recall_at_5(classifier, [r for r in data if r["split"] == "heldout"]),
         # The shipped path (the claim verifier when the semantic tier is installed, else the stance rules).
         "operating_with_stance": operating(classifier, data, "verifier"),
         "operating_rule_stance": operating(classifier, data, "rules"),

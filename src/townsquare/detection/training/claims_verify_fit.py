@@ -227,6 +227,8 @@ def train_verifier(
             "background_posts": len(background),
             "candidate_rows": len(y),
             "background_rows": int((~is_dev).sum()),
+            # Ordinary posts the verifier reads (the rest never reach it): its share of the traffic.
+            "background_posts_verified": len(set(rb)),
         },
     }
     digest = save_arrays(models_dir / VERIFIER_FILE, params, meta)
