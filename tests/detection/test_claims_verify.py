@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.detection.conftest import CLAIMS, MODELS
 from townsquare.detection.artifacts import ArtifactError
@@ -131,3 +132,29 @@ def test_the_threshold_is_the_best_recall_at_the_target_precision() -> None:
     assert claims_verify_fit.choose_threshold(curve)["threshold"] == 0.5
     low = [{"threshold": 0.5, "precision": 0.6, "recall": 0.5, "background_flagged": 0}]
     assert claims_verify_fit.choose_threshold(low)["threshold"] == 0.5
+
+
+def test_the_api_returns_the_verifiers_probability_and_leaves_the_correction_unmatched(
+    models_client: TestClient,
+) -> None:
+    items = [
+        {
+            "id": "lie",
+            "text": "ICE agents are going to patrol every polling station on election day checking papers.",
+        },
+        {
+            "id": "fix",
+            "text": "No, ICE agents will not patrol polling stations on election day. Federal law keeps "
+            "armed officers away from the polls and nobody there may ask about your immigration status.",
+        },
+    ]
+    resp = models_client.post("/v1/classify", json={"items": items})
+    assert resp.status_code == 200, resp.text
+    lie, fix = resp.json()["results"]
+    [claim] = lie["scores"]["misinformation"]["claims"][:1]
+    assert claim["id"] == "ep-ice-agents-at-polling-places"
+    assert claim["stance"] == "asserts"
+    assert claim["probability"] is not None
+    assert not any(
+        c["id"] == "ep-ice-agents-at-polling-places" for c in fix["scores"]["misinformation"]["claims"]
+    )

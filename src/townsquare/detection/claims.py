@@ -62,7 +62,7 @@ class ClaimMatch:
     claim: Claim
     similarity: float  # after the stance discount (see claims_stance); what thresholds compare
     method: str  # bm25 | embedding
-    stance: str = "asserts"  # asserts | refutes | asks | reports
+    stance: str = "asserts"  # asserts | refutes | asks | reports | unverified (the verifier said no, no cue)
     raw_similarity: float | None = None  # before the stance discount
     # The claim verifier's probability that the post asserts this claim (claims_verify); None when the
     # semantic tier is not installed and the rule-based stance screen decided instead.
