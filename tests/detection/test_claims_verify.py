@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.detection.conftest import CLAIMS, MODELS
-from townsquare.detection.artifacts import ArtifactError
+from tests.detection.conftest import CLAIMS, DATA, MODELS, need_datasets
+from townsquare.detection.artifacts import ArtifactError, Manifest, read_manifest, write_manifest
 from townsquare.detection.claims import ClaimsError, claims_digest, load_claims
-from townsquare.detection.claims_verify import VERIFIER_FILE
+from townsquare.detection.claims_verify import VERIFIER_FILE, load_verifier
 from townsquare.detection.classify import Classifier, signals
 from townsquare.detection.semantic import load_semantic
-from townsquare.detection.training import claims_verify_fit
+from townsquare.detection.training import claims_verify_fit, pipeline
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +109,6 @@ def test_a_claim_needs_no_correction_but_a_correction_must_be_text(tmp_path: Pat
 def test_every_committed_claim_carries_its_correction_and_the_digest_covers_it() -> None:
     claims = load_claims(CLAIMS)
     assert all(c.correction for c in claims)
-    from dataclasses import replace
-
     assert claims_digest(claims) != claims_digest([replace(c, correction="") for c in claims])
 
 
@@ -158,3 +157,23 @@ def test_the_api_returns_the_verifiers_probability_and_leaves_the_correction_unm
     assert not any(
         c["id"] == "ep-ice-agents-at-polling-places" for c in fix["scores"]["misinformation"]["claims"]
     )
+
+
+def test_training_the_verifier_writes_a_loadable_artifact_and_a_stale_one_is_refused(tmp_path: Path) -> None:
+    need_datasets()
+    work = tmp_path / "models"
+    shutil.copytree(MODELS, work)
+    pipeline.train(DATA, work, CLAIMS, only=["verifier"], sample=20, log=lambda _: None)
+    semantic = load_semantic(work)
+    assert semantic is not None
+    assert semantic.verifier is not None
+    meta = semantic.verifier.meta
+    assert meta["training"]["dev_positives"] > 0
+    assert 0.05 <= meta["threshold"] <= 0.95
+    assert meta["cross_validated"]["grouped_by"] == "claim"
+    # A verifier fitted to another semantic tier is refused, naming the command that refits it.
+    m = read_manifest(work)
+    files = {**m.files, "semantic/calibration.json": "0" * 64}
+    write_manifest(work, Manifest(files, m.versions, m.created, m.data))
+    with pytest.raises(ArtifactError, match="another semantic tier"):
+        load_verifier(work)
