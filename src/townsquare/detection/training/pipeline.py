@@ -86,7 +86,9 @@ def train(
     wants_semantic = "semantic" in names or "calibration" in names or "verifier" in names
     fast_changed = "fast" in names or bool(heads)
     has_semantic = (models_dir / "semantic" / "calibration.json").exists()
-    if not (wants_semantic or (fast_changed and has_semantic)):
+    # The verifier also reads the BM25 threshold: a new one (`claims`) refits it when it exists.
+    refit_verifier = "claims" in names and VERIFIER_FILE in read_manifest(models_dir).files
+    if not (wants_semantic or (fast_changed and has_semantic) or refit_verifier):
         return
     if not semantic_installed():
         if only and wants_semantic:
@@ -99,7 +101,7 @@ def train(
         semantic_pipeline.train_semantic(
             data_dir, models_dir, claims_dir, sample, log, epochs=semantic_epochs
         )
-    elif names != ["verifier"]:
+    elif "calibration" in names or fast_changed:
         only_heads = heads if heads and "fast" not in names and "calibration" not in names else None
         semantic_pipeline.recalibrate(data_dir, models_dir, claims_dir, sample, log, heads=only_heads)
     # The verifier reads the tier's embeddings and calibrated scores: refit it whenever they change.
