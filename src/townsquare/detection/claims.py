@@ -45,6 +45,9 @@ class Claim:
     source: str
     topic: str
     language: str
+    # The fact-check's finding in one sentence (the truth a correction or a true procedure states); optional.
+    # The claim verifier compares a post with both: a post closer to the truth than to the lie is not the lie.
+    correction: str = ""
 
     @property
     def policy(self) -> str:
@@ -59,13 +62,16 @@ class ClaimMatch:
     claim: Claim
     similarity: float  # after the stance discount (see claims_stance); what thresholds compare
     method: str  # bm25 | embedding
-    stance: str = "asserts"  # asserts | refutes | asks | reports
+    stance: str = "asserts"  # asserts | refutes | asks | reports | unverified (the verifier said no, no cue)
     raw_similarity: float | None = None  # before the stance discount
+    # The claim verifier's probability that the post asserts this claim (claims_verify); None when the
+    # semantic tier is not installed and the rule-based stance screen decided instead.
+    probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The public contract shape: {id, text, similarity, verdict, source}."""
         c = self.claim
-        return {
+        out: dict[str, Any] = {
             "id": c.id,
             "text": c.text,
             "similarity": round(self.similarity, 4),
@@ -75,6 +81,9 @@ class ClaimMatch:
             "method": self.method,
             "stance": self.stance,
         }
+        if self.probability is not None:
+            out["probability"] = round(self.probability, 4)
+        return out
 
 
 def _claim(path: Path, topic: str, raw: Any, index: int) -> Claim:
@@ -90,7 +99,18 @@ def _claim(path: Path, topic: str, raw: Any, index: int) -> Claim:
         raise ClaimsError(f"{where} ({raw['id']}): field 'verdict' must be one of {', '.join(VERDICTS)}")
     if not raw["source"].startswith("https://"):
         raise ClaimsError(f"{where} ({raw['id']}): field 'source' must be an https:// URL")
-    return Claim(raw["id"], raw["text"].strip(), raw["verdict"], raw["source"], topic, raw["language"])
+    correction = raw.get("correction", "")
+    if not isinstance(correction, str):
+        raise ClaimsError(f"{where} ({raw['id']}): field 'correction' must be text")
+    return Claim(
+        raw["id"],
+        raw["text"].strip(),
+        raw["verdict"],
+        raw["source"],
+        topic,
+        raw["language"],
+        correction.strip(),
+    )
 
 
 def load_claims(directory: Path) -> list[Claim]:
@@ -127,6 +147,8 @@ def claims_digest(claims: list[Claim]) -> str:
     h = hashlib.sha256()
     for c in claims:
         h.update("\x1f".join((c.id, c.text, c.verdict, c.source, c.topic, c.language)).encode())
+        if c.correction:  # only when present, so a library without corrections keeps its digest
+            h.update(b"\x1f" + c.correction.encode())
         h.update(b"\x1e")
     return h.hexdigest()[:12]
 

@@ -35,6 +35,9 @@ class ClaimModel:
         out = []
         floor = SCREEN_FLOOR * self.bm25_threshold
         for text, found in zip(texts, matches, strict=True):
+            if any(m.probability is not None for m in found):
+                out.append(found)  # the learnt verifier has already read this post (claims_verify)
+                continue
             if all(m.method == "bm25" and m.similarity < floor for m in found):
                 out.append(found)  # nowhere near a claim: nothing to discount
                 continue

@@ -166,6 +166,13 @@ class Classifier:
             }
         return out
 
+    def claim_hit(self, m: ClaimMatch) -> bool:
+        """Whether a match flags the post: the verifier's probability when it ran, else the similarity."""
+        verifier = self.semantic.verifier if self.semantic is not None else None
+        if m.probability is not None and verifier is not None:
+            return m.probability >= verifier.threshold
+        return m.similarity >= self.claim_threshold(m.method)
+
     def claim_threshold(self, method: str) -> float:
         """The similarity from which a BM25 or an embedding match counts."""
         if method == "embedding" and self.semantic is not None:
@@ -176,6 +183,8 @@ class Classifier:
         """Every scorer's version string (recorded with each decision)."""
         out = {s: self.fast.heads[s].version for s in SCORERS}
         out["claims"] = self.claim_model.version
+        if self.semantic is not None and self.semantic.verifier is not None:
+            out["claims"] += f"+verifier.{self.semantic.verifier.digest[:8]}"
         if self.semantic is not None:
             out["semantic"] = self.semantic.version
         return out
@@ -248,7 +257,7 @@ class Classifier:
             abuse.probability * probs["targeted"][i][TARGETED.index("individual")]
         )
         misinfo = scores["misinformation"]
-        hits = [m for m in matches if m.similarity >= self.claim_threshold(m.method)]
+        hits = [m for m in matches if self.claim_hit(m)]
         misinfo.extra["claims"] = [m.to_dict() for m in matches[:5] if m in hits]
         if hits:
             misinfo.flagged = True
@@ -262,7 +271,8 @@ def signals(result: Result) -> list[Signal]:
     """The policy engine's signals for one classified text.
 
     Model scores feed the policies that name `model.<scorer>`; matched claims feed
-    `claims.election` or `claims.health` with the best match's similarity as the score.
+    `claims.election` or `claims.health` with the best match's score: the claim verifier's probability
+    that the post asserts the claim (semantic tier), else its similarity.
     """
     out = []
     for name, score in result.scores.items():
@@ -277,7 +287,7 @@ def signals(result: Result) -> list[Signal]:
     best: dict[str, dict[str, Any]] = {}
     for claim in result.scores["misinformation"].extra.get("claims", []):
         key = "claims.election" if claim["topic"].startswith("election") else "claims.health"
-        if key not in best or claim["similarity"] > best[key]["similarity"]:
+        if key not in best or _claim_score(claim) > _claim_score(best[key]):
             best[key] = claim
     for key, claim in best.items():
         evidence = (
@@ -285,5 +295,10 @@ def signals(result: Result) -> list[Signal]:
         )
         policy = "election_misinformation" if key == "claims.election" else "health_misinformation"
         version = result.scores["misinformation"].version
-        out.append(Signal(key, version, policy, float(claim["similarity"]), "matched", evidence))
+        out.append(Signal(key, version, policy, _claim_score(claim), "matched", evidence))
     return out
+
+
+def _claim_score(claim: dict[str, Any]) -> float:
+    """A matched claim's signal score: the verifier's probability that the post asserts it, when it ran."""
+    return float(claim.get("probability", claim["similarity"]))

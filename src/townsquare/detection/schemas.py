@@ -76,6 +76,10 @@ class ClaimOut(BaseModel):
     source: str
     topic: str
     method: str = Field(description="bm25 or embedding")
+    stance: str = Field("asserts", description="The post's stance toward the claim (asserts for a match)")
+    probability: float | None = Field(
+        None, description="The claim verifier's probability that the post asserts the claim (semantic tier)"
+    )
 
 
 class MisinformationScore(ScoreOut):

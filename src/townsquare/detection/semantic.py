@@ -23,6 +23,7 @@ import numpy as np
 
 from townsquare.detection.artifacts import ArtifactError, read_manifest, sha256_file
 from townsquare.detection.claims import Claim, ClaimMatch
+from townsquare.detection.claims_verify import VerifyContext, load_verifier
 
 MODEL_FILE = "semantic/model.onnx"
 TOKENIZER_FILE = "semantic/tokenizer.json"
@@ -84,7 +85,7 @@ class Encoder:
 class SemanticTier:
     """The cascade's second stage (see the module docstring)."""
 
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, with_verifier: bool = True) -> None:
         manifest = read_manifest(models_dir)
         for name in (MODEL_FILE, TOKENIZER_FILE, CALIBRATION_FILE):
             path = models_dir / name
@@ -111,11 +112,15 @@ class SemanticTier:
             )
         self.claims: list[Claim] = []
         self.claim_vectors = np.zeros((0, 384), np.float32)
+        self.correction_vectors = np.zeros((0, 384), np.float32)
+        # Whether a post asserts the claim it resembles (None: not trained; the stance rules decide).
+        self.verifier: Any = load_verifier(models_dir) if with_verifier else None
 
     def attach_claims(self, claims: list[Claim]) -> None:
         """Embed the claim library once, for cosine matching."""
         self.claims = claims
         self.claim_vectors = self.encoder.run([c.text for c in claims])[0]
+        self.correction_vectors = self.encoder.run([c.correction or c.text for c in claims])[0]
 
     def head(self, name: str) -> dict[str, Any]:
         """The calibration of one head."""
@@ -189,10 +194,26 @@ class SemanticTier:
         new_matches = list(matches)
         if len(self.claims):
             sims = emb @ self.claim_vectors.T
+            ctx = self.verify_context(bm25_threshold)
             for row, i in enumerate(idx):
                 if claim_need[i]:
                     new_matches[i] = self._merge(matches[i], sims[row], bm25_threshold)
+                    if self.verifier is not None and new_matches[i]:
+                        new_matches[i] = self.verifier.verify(
+                            texts[int(i)], emb[row], logits[row], float(out["misinformation"][i]),
+                            new_matches[i], matches[i], ctx,
+                        )  # fmt: skip
         return out, new_matches, combined
+
+    def verify_context(self, bm25_threshold: float) -> VerifyContext:
+        """The library's embeddings and the matching thresholds, as the claim verifier reads them."""
+        return VerifyContext(
+            {c.id: j for j, c in enumerate(self.claims)},
+            self.claim_vectors,
+            self.correction_vectors,
+            bm25_threshold,
+            float(self.calibration["claims"]["embedding_threshold"]),
+        )
 
     def _merge(
         self, bm25: list[ClaimMatch], cos: np.ndarray, bm25_threshold: float, k: int = 5
@@ -210,8 +231,11 @@ class SemanticTier:
         return [m for _, m in sorted(best.values(), key=lambda x: -x[0])][:k]
 
 
-def load_semantic(models_dir: Path) -> SemanticTier | None:
-    """The semantic tier, or None when the extra or its artifact is not installed."""
+def load_semantic(models_dir: Path, with_verifier: bool = True) -> SemanticTier | None:
+    """The semantic tier, or None when the extra or its artifact is not installed.
+
+    `with_verifier=False` leaves out the claim verifier (to retrain it after the tier changed).
+    """
     try:
         import onnxruntime  # noqa: F401
         import tokenizers  # noqa: F401
@@ -220,4 +244,4 @@ def load_semantic(models_dir: Path) -> SemanticTier | None:
     manifest = read_manifest(models_dir)
     if MODEL_FILE not in manifest.files:
         return None
-    return SemanticTier(models_dir)
+    return SemanticTier(models_dir, with_verifier)

@@ -328,6 +328,11 @@ def _claims(q: dict[str, Any]) -> str:
                 ],
                 rows,
             ),
+            "",
+            "Whether a matched post asserts the claim (rather than correcting, questioning or reporting "
+            "it) is decided by the claim verifier (`detection/claims_verify.py`, semantic tier; trained "
+            "on dev only, threshold by cross-validation grouped by claim); its held-out figures are in "
+            "`bench/results/claims.json`.",
         ]
     )
 

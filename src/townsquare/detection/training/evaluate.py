@@ -155,7 +155,7 @@ def evaluate_cascade(
     from townsquare.detection.training.semantic_calibrate import cascade_probability
 
     tier = FastTier(models_dir)
-    sem = SemanticTier(models_dir)
+    sem = SemanticTier(models_dir, with_verifier=False)  # the heads only; claims are benched apart
     out: dict[str, Any] = {"version": sem.version}
     for name in SEM_HEADS:
         if heads is not None and name not in heads:

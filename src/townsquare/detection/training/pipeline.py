@@ -13,6 +13,7 @@ import numpy as np
 from townsquare.detection.artifacts import Manifest, read_manifest, sha256_file, write_manifest
 from townsquare.detection.claims import ClaimMatcher, load_claims
 from townsquare.detection.claims_model import CLAIMS_FILE
+from townsquare.detection.claims_verify import VERIFIER_FILE
 from townsquare.detection.classify import Classifier
 from townsquare.detection.semantic import load_semantic
 from townsquare.detection.training import claims_fit, fit, hardcases
@@ -22,7 +23,7 @@ from townsquare.detection.training.evaluate import evaluate_cascade, evaluate_fa
 
 Log = Callable[[str], None]
 CLAIMS_VERSION = "1.0"
-TRAINABLE = ("fast", *fit.HEADS, "claims", "semantic", "calibration", "thresholds")
+TRAINABLE = ("fast", *fit.HEADS, "claims", "semantic", "calibration", "thresholds", "verifier")
 
 
 def train_claims(models_dir: Path, claims_dir: Path, data_dir: Path, sample: int | None, log: Log) -> None:
@@ -82,10 +83,12 @@ def train(
         fit.train(data_dir, models_dir, only=heads, sample=sample, log=log, now=now, extra=extra)
     if "claims" in names:
         train_claims(models_dir, claims_dir, data_dir, sample, log)
-    wants_semantic = "semantic" in names or "calibration" in names
+    wants_semantic = "semantic" in names or "calibration" in names or "verifier" in names
     fast_changed = "fast" in names or bool(heads)
     has_semantic = (models_dir / "semantic" / "calibration.json").exists()
-    if not (wants_semantic or (fast_changed and has_semantic)):
+    # The verifier also reads the BM25 threshold: a new one (`claims`) refits it when it exists.
+    refit_verifier = "claims" in names and VERIFIER_FILE in read_manifest(models_dir).files
+    if not (wants_semantic or (fast_changed and has_semantic) or refit_verifier):
         return
     if not semantic_installed():
         if only and wants_semantic:
@@ -98,9 +101,25 @@ def train(
         semantic_pipeline.train_semantic(
             data_dir, models_dir, claims_dir, sample, log, epochs=semantic_epochs
         )
-    else:
+    elif "calibration" in names or fast_changed:
         only_heads = heads if heads and "fast" not in names and "calibration" not in names else None
         semantic_pipeline.recalibrate(data_dir, models_dir, claims_dir, sample, log, heads=only_heads)
+    # The verifier reads the tier's embeddings and calibrated scores: refit it whenever they change.
+    if "verifier" in names or VERIFIER_FILE in read_manifest(models_dir).files:
+        train_verifier(models_dir, claims_dir, data_dir, sample, log)
+
+
+def train_verifier(models_dir: Path, claims_dir: Path, data_dir: Path, sample: int | None, log: Log) -> None:
+    """Fit the claim verifier on dev rows and ordinary posts (claims_verify_fit)."""
+    from townsquare.detection.training import claims_verify_fit
+
+    semantic = load_semantic(models_dir, with_verifier=False)
+    if semantic is None:
+        raise RuntimeError(
+            "the claim verifier needs the semantic tier: townsquare models train --only semantic"
+        )
+    classifier = Classifier(models_dir, claims_dir, semantic=semantic)
+    claims_verify_fit.train_verifier(classifier, models_dir, data_dir, sample, log)
 
 
 def semantic_installed() -> bool:
