@@ -43,6 +43,9 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     classifier: Classifier | None = None
     paused: frozenset[str] = frozenset()  # automation pauses, refreshed from the database per request
+    decision_stamp: tuple[int, int] | None = (
+        None  # the `decision` change stamp policies and pauses were loaded at
+    )
     _key: Ed25519PrivateKey | None = None
     _link_key: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
