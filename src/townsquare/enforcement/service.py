@@ -45,6 +45,9 @@ class ActionRequest:
     platform: str | None = None  # the platform's name, part of the PUID
     protected: bool | None = None  # a protected subject (None: look it up); flagged in the event
     approval_id: int | None = None  # the two-person approval that authorised it, if any
+    # False when the caller indexes the post for brand safety itself right after (the decision path's
+    # route stage does, with the action): restating it here too would write a row at once superseded.
+    reindex: bool = True
 
 
 def _automation(req: ActionRequest) -> tuple[bool, str]:
@@ -142,7 +145,8 @@ def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
     )
     if req.strike_days is not None:
         _strike(session, req, action, now)
-    brandsafety.action_changed(session, action, now)
+    if req.reindex:
+        brandsafety.action_changed(session, action, now)
     return action
 
 
