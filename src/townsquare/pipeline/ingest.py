@@ -117,21 +117,26 @@ def _plan_all(
             decide.record_decided(session, rt, item.data.platform_id, 1, p.shadow, p, "ingest")
 
 
+# Core INSERTs on the tables, built once: the ORM's bulk path costs more per row than the SQL itself.
+# Every row has the same keys, so many rows go out as one batched statement, RETURNING in row order.
+_INSERTS = {m: insert(m.__table__) for m in (Post, PostVersion, SignalRecord, Verdict)}  # type: ignore[arg-type]
+_RETURNING_ONE = {m: stmt.returning(m.__table__.c.id) for m, stmt in _INSERTS.items()}
+_RETURNING_MANY = {
+    m: stmt.returning(m.__table__.c.id, sort_by_parameter_order=True) for m, stmt in _INSERTS.items()
+}
+
+
 def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
-    # Core INSERTs on the table: the ORM's bulk path costs more per row than the SQL itself. Every row
-    # has the same keys, so many rows go out as one batched statement with RETURNING in row order.
-    table = model.__table__
     if len(rows) == 1:
-        return [session.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()]
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.execute(stmt, rows).scalars())
+        return [session.execute(_RETURNING_ONE[model], rows[0]).scalar_one()]
+    return list(session.execute(_RETURNING_MANY[model], rows).scalars())
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(model.__table__), rows)
+        session.execute(_INSERTS[model], rows)
 
 
 def _link_in_batch(session: Session, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
@@ -218,7 +223,7 @@ def _enforce(
     ]
     if not todo:
         return {}
-    posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_([t[1] for t in todo])))}
+    posts = repo.posts_by_id(session, [t[1] for t in todo])
     verdicts = {v.id: v for v in session.scalars(select(Verdict).where(Verdict.id.in_([t[2] for t in todo])))}
     out: dict[int, Action] = {}
     for item, pid, vid in todo:
