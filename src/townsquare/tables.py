@@ -1,5 +1,6 @@
 """Import every domain's tables so `Base.metadata` is complete (Alembic and tests use it)."""
 
+from townsquare import stamps  # issue 15: change stamps
 from townsquare.access import models as access_models
 from townsquare.appeals import models as appeals_models
 from townsquare.bans import models as bans_models
@@ -33,4 +34,5 @@ __all__ = [
     "elections_models",
     "transparency_models",
     "stream_models",
+    "stamps",
 ]

@@ -18,8 +18,9 @@ from fastapi import Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from townsquare.access.models import StaffUser
+from townsquare.access.principal_cache import token_principal
 from townsquare.access.roles import ALL_PERMISSIONS
-from townsquare.access.service import Principal, principal_for_session, principal_for_token
+from townsquare.access.service import Principal, principal_for_session
 from townsquare.db import transaction
 from townsquare.errors import Forbidden, Unauthorized
 
@@ -48,9 +49,13 @@ def authenticate(
     cookie = request.cookies.get(SESSION_COOKIE)
     with transaction(rt.sessions) as session:
         if credentials is not None:
-            principal = principal_for_token(session, credentials.credentials, now)
-            if principal is None:
+            # Cached per token while the `access` change stamp stands: revocations, role changes,
+            # disabled users and freezes still apply to the very next request (principal_cache).
+            found_token = token_principal(session, rt.engine, credentials.credentials, now)
+            if found_token is None:
                 raise Unauthorized("the token is unknown, expired or revoked")
+            principal, must_change = found_token
+            request.state.must_change_password = must_change
         elif cookie:
             found = principal_for_session(session, cookie, now)
             if found is None:
@@ -60,8 +65,9 @@ def authenticate(
                 raise Forbidden("missing or wrong CSRF token", {"field": "csrf_token"})
         else:
             raise Unauthorized("a bearer token or a login session is required")
-        user = session.get(StaffUser, principal.user_id) if principal.user_id is not None else None
-        request.state.must_change_password = bool(user is not None and user.must_change_password)
+        if credentials is None:
+            user = session.get(StaffUser, principal.user_id) if principal.user_id is not None else None
+            request.state.must_change_password = bool(user is not None and user.must_change_password)
     request.state.principal = principal
     return principal
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from townsquare.bans.fingerprint import AccountProfile, EvasionParams, Fingerprint, Matcher, fingerprint
@@ -193,13 +193,18 @@ def check_account(session: Session, rt: Runtime, account: Account, why: str) -> 
     return details
 
 
+_POST_COUNTS = (  # built once: runs after every ingest
+    select(Post.author_id, func.count())
+    .where(Post.author_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Post.author_id)
+)
+
+
 def check_milestones(session: Session, rt: Runtime, author_ids: set[int]) -> int:
     """Re-score authors whose post count has just reached a milestone (writing style says more then)."""
     if not author_ids:
         return 0
-    counts = session.execute(
-        select(Post.author_id, func.count()).where(Post.author_id.in_(author_ids)).group_by(Post.author_id)
-    ).all()
+    counts = session.execute(_POST_COUNTS, {"ids": list(author_ids)}).all()
     checked = 0
     for author_id, n in counts:
         if int(n) in POST_MILESTONES:

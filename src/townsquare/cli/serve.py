@@ -25,7 +25,7 @@ from townsquare.demo.build import build_demo
 from townsquare.eventlog import chain
 from townsquare.logging_setup import configure_logging
 from townsquare.policy.service import sync_versions
-from townsquare.runtime import Runtime, build_runtime
+from townsquare.runtime import Runtime, build_runtime, settle_heap
 
 LOGINS_NAME = "demo_logins.txt"
 LOG_LEVEL = typer.Option(
@@ -90,6 +90,7 @@ def _run(rt: Runtime, host: str, port: int, log_level: str = "warning") -> None:
     # Redacting filters on every logger and handler; access lines carry no query string or header.
     log_config = configure_logging(log_level)
     app = create_app(runtime=rt)
+    settle_heap()
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client's
     # address; Townsquare reads it itself, only from TOWNSQUARE_TRUSTED_PROXIES (access/ratelimit.py).
     uvicorn.run(app, host=host, port=port, log_config=log_config, log_level=log_level, proxy_headers=False)

@@ -16,6 +16,7 @@ from rich.table import Table
 from townsquare.cli.common import clean_errors, console, fail, runtime
 from townsquare.config import get_settings
 from townsquare.eventlog.chain import ChainKeeper
+from townsquare.runtime import settle_heap
 
 app = typer.Typer(help="Stream ingest: backlog, workers, dead letters.", no_args_is_help=True)
 
@@ -55,6 +56,7 @@ def worker(
         console.print(
             f"worker {w.name}: reading {rt.settings.stream_shards} shards at {rt.settings.redis_url}"
         )
+        settle_heap()
         try:
             w.run(max_idle_s=exit_when_idle or None)
         finally:

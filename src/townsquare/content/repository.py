@@ -6,28 +6,42 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from townsquare.content.models import Account, Post, Report, ViewSnapshot
 from townsquare.errors import NotFound
 from townsquare.policy.models import Verdict
 
+# Built once: these run for every ingested post, and building a statement (and its cache key) costs
+# more than SQLite takes to answer it.
+_ACCOUNTS_BY_PID = select(Account).where(Account.platform_id.in_(bindparam("pids", expanding=True)))
+_POSTS_BY_PID = select(Post).where(Post.platform_id.in_(bindparam("pids", expanding=True)))
+_POSTS_BY_ID = select(Post).where(Post.id.in_(bindparam("ids", expanding=True)))
+
 
 def accounts_by_pid(session: Session, pids: Iterable[str]) -> dict[str, Account]:
     """Accounts keyed by platform id."""
-    wanted = set(pids)
+    wanted = list(set(pids))
     if not wanted:
         return {}
-    return {a.platform_id: a for a in session.scalars(select(Account).where(Account.platform_id.in_(wanted)))}
+    return {a.platform_id: a for a in session.scalars(_ACCOUNTS_BY_PID, {"pids": wanted})}
 
 
 def posts_by_pid(session: Session, pids: Iterable[str]) -> dict[str, Post]:
     """Posts keyed by platform id."""
-    wanted = set(pids)
+    wanted = list(set(pids))
     if not wanted:
         return {}
-    return {p.platform_id: p for p in session.scalars(select(Post).where(Post.platform_id.in_(wanted)))}
+    return {p.platform_id: p for p in session.scalars(_POSTS_BY_PID, {"pids": wanted})}
+
+
+def posts_by_id(session: Session, ids: Iterable[int]) -> dict[int, Post]:
+    """Posts keyed by id."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {p.id: p for p in session.scalars(_POSTS_BY_ID, {"ids": wanted})}
 
 
 def account(session: Session, pid: str, *, for_update: bool = False) -> Account:

@@ -64,6 +64,7 @@ class Featurizer:
         self.n_features = n_features
         self.idf = idf
         self._cache: dict[str, np.ndarray] = {}
+        self._pairs: dict[tuple[str, str], int] = {}  # word bigram -> hashed id (pairs repeat too)
         self._lock = threading.Lock()
 
     def _h(self, key: str) -> int:
@@ -86,6 +87,18 @@ class Featurizer:
             self._cache[token] = ids
         return ids
 
+    def _pair_id(self, a: str, b: str) -> int:
+        """The hashed id of a word bigram (cached: hashing costs more than the lookup)."""
+        found = self._pairs.get((a, b))
+        if found is not None:
+            return found
+        h = self._h(f"b:{a} {b}")
+        with self._lock:
+            if len(self._pairs) >= _CACHE_LIMIT:
+                self._pairs.clear()
+            self._pairs[(a, b)] = h
+        return h
+
     def counts(self, texts: Sequence[str]) -> csr_matrix:
         """Raw hashed n-gram counts, one row per text."""
         chunks: list[np.ndarray] = []
@@ -99,7 +112,7 @@ class Featurizer:
                 n += len(ids)
             if len(toks) > 1:
                 bigrams = np.fromiter(
-                    (self._h(f"b:{a} {b}") for a, b in zip(toks, toks[1:], strict=False)),
+                    (self._pair_id(a, b) for a, b in zip(toks, toks[1:], strict=False)),
                     dtype=np.int32,
                     count=len(toks) - 1,
                 )

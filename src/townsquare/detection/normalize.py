@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["normalize", "runs_cover", "squeeze", "token_spans", "tokens"]
 
@@ -149,8 +150,13 @@ def _maybe_leet(text: str) -> bool:
     return any(probe in cls for probe in _LEET_PROBES)
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
-    """Return the matching form of `text` (see the module docstring for the steps)."""
+    """Return the matching form of `text` (see the module docstring for the steps).
+
+    Cached: the text banks, the fast models, brand safety and campaign detection each normalise the
+    same post on the decision path.
+    """
     text = text.lower() if text.isascii() else _unicode_fold(text)
     text = " ".join(text.split())
     # Plain ASCII (the bulk of traffic) first passes cheap substring probes; the regexes run only when

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from townsquare.access.protect import is_protected
@@ -45,6 +45,9 @@ class ActionRequest:
     platform: str | None = None  # the platform's name, part of the PUID
     protected: bool | None = None  # a protected subject (None: look it up); flagged in the event
     approval_id: int | None = None  # the two-person approval that authorised it, if any
+    # False when the caller indexes the post for brand safety itself right after (the decision path's
+    # route stage does, with the action): restating it here too would write a row at once superseded.
+    reindex: bool = True
 
 
 def _automation(req: ActionRequest) -> tuple[bool, str]:
@@ -142,7 +145,8 @@ def apply(session: Session, req: ActionRequest, now: datetime) -> Action:
     )
     if req.strike_days is not None:
         _strike(session, req, action, now)
-    brandsafety.action_changed(session, action, now)
+    if req.reindex:
+        brandsafety.action_changed(session, action, now)
     return action
 
 
@@ -265,15 +269,22 @@ def current_standing(account: Account, now: datetime) -> str:
     return account.standing
 
 
+_ACTIVE_STRIKES = (  # built once: every ingested post reads its author's strikes
+    select(Strike.account_id, Strike.policy, func.count())
+    .where(
+        Strike.account_id.in_(bindparam("ids", expanding=True)),
+        Strike.expires_at > bindparam("now"),
+        Strike.removed_at.is_(None),
+    )
+    .group_by(Strike.account_id, Strike.policy)
+)
+
+
 def active_strikes(session: Session, account_ids: set[int], now: datetime) -> dict[int, dict[str, int]]:
     """Active (unexpired, not removed) strikes per account and policy area."""
     if not account_ids:
         return {}
-    rows = session.execute(
-        select(Strike.account_id, Strike.policy, func.count())
-        .where(Strike.account_id.in_(account_ids), Strike.expires_at > now, Strike.removed_at.is_(None))
-        .group_by(Strike.account_id, Strike.policy)
-    )
+    rows = session.execute(_ACTIVE_STRIKES, {"ids": list(account_ids), "now": now})
     out: dict[int, dict[str, int]] = {a: {} for a in account_ids}
     for account_id, policy, count in rows:
         out[account_id][policy] = int(count)

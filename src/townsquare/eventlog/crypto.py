@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import LargeBinary, select
+from sqlalchemy import LargeBinary, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from townsquare.db import Base, BigId, UTCDateTime
@@ -40,15 +40,18 @@ def create_key(session: Session, account_id: int, now: datetime) -> bytes:
     return key
 
 
+_KEYS = select(AccountKey.account_id, AccountKey.key).where(  # built once: read for every new post
+    AccountKey.account_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def preload_keys(session: Session, account_ids: set[int]) -> None:
     """Fetch many accounts' keys in one query (the batch path)."""
     cache = _cache(session)
     missing = [a for a in account_ids if a not in cache]
     if not missing:
         return
-    rows = session.execute(
-        select(AccountKey.account_id, AccountKey.key).where(AccountKey.account_id.in_(missing))
-    )
+    rows = session.execute(_KEYS, {"ids": missing})
     found = dict(rows.tuples().all())
     for acct in missing:
         cache[acct] = found.get(acct)

@@ -51,6 +51,7 @@ def enforce(
             evidence=list(ev.evidence),
             strike_days=ev.strike_expire_days if ev.issue_strike else None,
             platform=rt.settings.platform,
+            reindex=False,  # the route stage indexes the post with this action (brandsafety hooks)
         ),
         rt.now(),
     )

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.bans import service as bans
 from townsquare.brandsafety import hooks as brandsafety
+from townsquare.content import repository as content_repo
 from townsquare.content.models import Post
 from townsquare.elections import hooks as integrity
 from townsquare.enforcement.models import Action
@@ -83,7 +83,7 @@ def _open_cases(
     ]
     if not todo:
         return
-    posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_([t[1] for t in todo])))}
+    posts = content_repo.posts_by_id(session, [t[1] for t in todo])
     openings = []
     for item, pid, vid in todo:
         assert item.plan is not None

@@ -238,6 +238,8 @@ def open_cases(session: Session, rt: Runtime, openings: list[Opening]) -> list[C
         out.append(case)
         if created:
             new.append((case, o))
+    if any(c.id is None for c, _ in new):
+        session.flush([c for c, _ in new if c.id is None])  # in opening order, so ids are as one by one
     duplicates.assign_groups(
         session,
         [(c, o.post.text) for c, o in new if o.post is not None and o.kind in ("review", "automation_qa")],
@@ -281,9 +283,12 @@ def _open_or_fold(session: Session, rt: Runtime, o: Opening, found: uphold.Recor
         excluded_reviewers=list(o.excluded),
         opened_at=rt.now(),
         report_reasons=[],
+        report_count=0,  # the column defaults, read by the priority below before the case is flushed
+        trusted_flagger=False,
     )
     session.add(case)
-    session.flush([case])
+    if not fresh:  # a new post's cases get their ids together, in one flush (open_cases)
+        session.flush([case])
     reach = (0, 0.0) if fresh else _reach(session, case, case.opened_at)
     refresh_priority(session, rt, case, reach, found)
     route(session, rt, case, reach)

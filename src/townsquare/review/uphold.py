@@ -36,9 +36,12 @@ FULL_EVERY = 1000  # decision ids between full reads of the record
 _cache: EngineCache[int, Records] = EngineCache()
 
 
+_NEWEST = select(func.max(CaseDecision.id))  # built once: read whenever a case opens
+
+
 def records(session: Session) -> Records:
     """(policy, scorer) -> its review cases' decisions so far (every decision counts, second ones too)."""
-    stamp = int(session.scalar(select(func.max(CaseDecision.id))) or 0)
+    stamp = int(session.scalar(_NEWEST) or 0)
     cached = _cache.get(session)
     if cached is not None and cached[0] == stamp:
         return cached[1]
