@@ -79,10 +79,10 @@ CAPACITIES = (0.005, 0.01, 0.02)
 ORDERS = {"prioritised": "priority", "fifo": "fifo"}
 
 
-def variants(semantic: bool, fifo: bool = True) -> dict[str, str]:
+def variants(semantic: bool, fifo: bool = True, semantic_off: bool = True) -> dict[str, str]:
     """Variant name -> "order[+semantic]": the semantic tier on (as `make demo`) and one prioritised
     variant with it off for comparison; `--no-semantic` runs the two orders with it off; `--no-fifo`
-    leaves the first-in-first-out comparison out."""
+    leaves the first-in-first-out comparison out, `--no-semantic-off` the semantic-off one."""
     out = (
         dict(ORDERS)
         if not semantic
@@ -92,7 +92,9 @@ def variants(semantic: bool, fifo: bool = True) -> dict[str, str]:
             "prioritised_semantic_off": "priority",
         }
     )
-    return out if fifo else {k: v for k, v in out.items() if k != "fifo"}
+    drop = {"fifo"} if not fifo else set()
+    drop |= set() if semantic_off else {"prioritised_semantic_off"}
+    return {k: v for k, v in out.items() if k not in drop}
 
 
 TARGET_VIEWS_PREVENTED = 0.70
@@ -139,6 +141,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="review capacities (shares of posts), comma-separated; must include 0.005 and 0.01",
     )
     add("--no-fifo", dest="fifo", action="store_false", help="leave the first-in-first-out variants out")
+    add(
+        "--no-semantic-off",
+        dest="semantic_off",
+        action="store_false",
+        help="leave the prioritised variant with the semantic tier off out (a cheaper run)",
+    )
     add(
         "--no-semantic",
         dest="semantic",
@@ -386,6 +394,7 @@ class Outcome:
     snapshots: int = 0
     time_s: Counter[str] = field(default_factory=Counter)
     case_labels: list[tuple[str, int]] = field(default_factory=list)  # (kind, label post) per case
+    case_rules: list[tuple[str, int]] = field(default_factory=list)  # ("policy|scorer", post) per review case
     queue_samples: list[tuple[int, dict[str, tuple[int, list[int]]]]] = field(default_factory=list)
 
 
@@ -595,6 +604,7 @@ class Replay:
             rows = session.execute(select(Case.kind, func.count()).group_by(Case.kind)).all()
             self.out.cases_by_kind = {kind: int(n) for kind, n in sorted(rows)}
             self.out.case_labels = em.label_posts(session, _index)
+            self.out.case_rules = em.rule_posts(session, _index)
             self.out.open_at_end = int(
                 session.scalar(select(func.count()).select_from(Case).where(Case.state.in_(OPEN_STATES))) or 0
             )
@@ -675,6 +685,7 @@ def figures(
         "cases_opened": cases_opened,
         "cases_opened_share": _share(cases_opened, posts),
         "cases_by_kind": out.cases_by_kind,
+        "cases_by_rule": em.cases_by_rule(out.case_rules, stream.violating, posts),
         "cases_open_at_end": out.open_at_end,
         "ingest_outcomes": dict(sorted(out.ingest_outcomes.items())),
         "automated_actions": automated,
@@ -710,7 +721,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         token = build_template(workdir / "template", stream, Clock())
         template = workdir / "template" / "townsquare.db"
-        names = variants(args.semantic, args.fifo)
+        names = variants(args.semantic, args.fifo, args.semantic_off)
         plan = [(c, n, name, order) for c, n in capacity.items() for name, order in names.items()]
         done = _variants(args, plan, workdir, template, stream, token)
         for c, n in capacity.items():
@@ -854,8 +865,10 @@ def build_result(
             "reviewer_action": "remove (account cases: the proposed suspension or ban)",
             "orders": ORDERS,
             "models": "text banks and the fast-tier models; semantic tier "
-            + ("on (prioritised_semantic_off: off)" if args.semantic else "off"),
-            "variants": variants(args.semantic, args.fifo),
+            + ("on (prioritised_semantic_off: off)" if args.semantic and args.semantic_off else "")
+            + ("on" if args.semantic and not args.semantic_off else "")
+            + ("" if args.semantic else "off"),
+            "variants": variants(args.semantic, args.fifo, args.semantic_off),
             "second_review_rate": 0.0,
             "automation_qa_rate": 0.0,
             "simulated_start": START.isoformat().replace("+00:00", "Z"),

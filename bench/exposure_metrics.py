@@ -46,6 +46,31 @@ def label_posts(session: Session, index: Callable[[str], int]) -> list[tuple[str
     return [(r[1], index(r[4] or r[5]) if (r[4] or r[5]) else -1) for r in rows]
 
 
+def rule_posts(session: Session, index: Callable[[str], int]) -> list[tuple[str, int]]:
+    """("policy|scorer", index of the post) for every review case on a post: which rule opened it."""
+    rows = session.execute(
+        select(Case.policy, Case.scorer, Post.platform_id)
+        .join(Post, Post.id == Case.post_id)
+        .where(Case.kind == "review")
+    ).all()
+    return [(f"{r[0]}|{r[1]}", index(r[2])) for r in rows]
+
+
+def cases_by_rule(rules: list[tuple[str, int]], violating: np.ndarray, posts: int) -> dict[str, Any]:
+    """Per rule that opened review cases: how many, their share of posts, and how many violate."""
+    per: dict[str, list[int]] = defaultdict(list)
+    for rule, i in rules:
+        per[rule].append(i)
+    return {
+        rule: {
+            "cases": len(ix),
+            "share_of_posts": _share(len(ix), posts),
+            "precision": _share(sum(bool(violating[i]) for i in ix if i >= 0), len(ix)),
+        }
+        for rule, ix in sorted(per.items(), key=lambda kv: -len(kv[1]))
+    }
+
+
 def sample_queues(session: Session, index: Callable[[str], int]) -> dict[str, tuple[int, list[int]]]:
     """Per queue: its open cases, and the label posts of the top 50 in the reviewer's order."""
     rows = session.execute(_label_query(True)).all()

@@ -93,7 +93,8 @@ def as_decisions(rows: list[dict[str, Any]], round_no: int) -> list[retrain.Deci
 
 
 def round_figures(stream: ex.Stream, out: ex.Outcome, n: int, secs: float) -> dict[str, Any]:
-    figs = ex.figures(stream, out, n, secs)
+    """A round's exposure figures (policy-matched) plus the violating share of posts with a case."""
+    figs = ex.figures(stream, out, n, secs, len(stream.violating))
     had_case = out.reviewed
     figs["case_precision"] = round(float(stream.violating[had_case].mean()), 4) if had_case.any() else 0.0
     figs.pop("view_snapshots", None)

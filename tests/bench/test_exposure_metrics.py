@@ -44,3 +44,12 @@ def test_queue_precision_median_and_min_judged_only_with_50_open() -> None:
         "violating_views_with_case": True,
     }
     assert em.precision_targets(1000, 101, 0.84, {})["met"]["cases_opened_share"] is False
+
+
+def test_cases_by_rule_counts_each_rule_and_its_violating_share() -> None:
+    violating = np.array([True, False, False, True])
+    rules = [("hate_speech|model.hate", 0), ("hate_speech|model.hate", 1), ("spam|model.spam", 3)]
+    got = em.cases_by_rule(rules + [("hate_speech|model.hate", 2)], violating, posts=10)
+    assert list(got) == ["hate_speech|model.hate", "spam|model.spam"]  # most cases first
+    assert got["hate_speech|model.hate"] == {"cases": 3, "share_of_posts": 0.3, "precision": round(1 / 3, 6)}
+    assert got["spam|model.spam"] == {"cases": 1, "share_of_posts": 0.1, "precision": 1.0}

@@ -20,7 +20,9 @@ from townsquare.config import Settings, get_settings
 from townsquare.runtime import Runtime, build_runtime
 
 SCAM = "Send 0.1 BTC and get 1 BTC back, limited time!"
-BORDERLINE_HATE = "They are subhuman."  # no violation under hate_speech v1 and the live v3, review under v2
+BORDERLINE_HATE = (
+    "They are subhuman."  # no violation under hate_speech v1, v3 and the live v4, review under v2
+)
 Cli = Callable[..., Result]
 
 
@@ -227,10 +229,11 @@ def test_policy_list_publish_and_backtest(cli: Cli, client: TestClient, settings
     listed = cli("policy", "list")
     _clean(listed, 0)
     hate_rows = [line for line in listed.output.splitlines() if "hate_speech" in line]
-    assert len(hate_rows) == 3
+    assert len(hate_rows) == 4
     assert "retired" in hate_rows[0]
     assert "shadow" in hate_rows[1]
-    assert "live" in hate_rows[2]
+    assert "retired" in hate_rows[2]
+    assert "live" in hate_rows[3]
 
     backtest = cli("policy", "backtest", "hate_speech", "--version", "2")
     _clean(backtest, 0)
@@ -248,16 +251,17 @@ def test_policy_list_publish_and_backtest(cli: Cli, client: TestClient, settings
     _clean(published, 0)
     assert "requested: publish hate_speech v2 as live" in published.output
     states = {(v["area"], v["version"]): v["state"] for v in client.get("/v1/policies").json()}
-    assert (states[("hate_speech", 2)], states[("hate_speech", 3)]) == ("shadow", "live")  # not yet
+    assert (states[("hate_speech", 2)], states[("hate_speech", 4)]) == ("shadow", "live")  # not yet
     pending = client.get("/v1/approvals").json()
     assert [(a["kind"], a["requested_by"]) for a in pending] == [("policy_publish", "cli:operator")]
     _approve_elsewhere(settings, published)
     states = {(v["area"], v["version"]): v["state"] for v in client.get("/v1/policies").json()}
-    assert (states[("hate_speech", 2)], states[("hate_speech", 3)]) == ("live", "retired")
+    assert (states[("hate_speech", 2)], states[("hate_speech", 4)]) == ("live", "retired")
     relisted = [line for line in cli("policy", "list").output.splitlines() if "hate_speech" in line]
     assert "retired" in relisted[0]
     assert "live" in relisted[1]
     assert "retired" in relisted[2]
+    assert "retired" in relisted[3]
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,7 @@ def test_get_post_shows_status_versions_signals_verdicts_actions(client: TestCli
     verdict = got["verdicts"][0]
     assert (verdict["outcome"], verdict["action"], verdict["trigger"]) == ("action", "remove", "ingest")
     assert isinstance(verdict["explanation"], str)
-    assert "Scams and fraud policy v2" in verdict["explanation"]
+    assert "Scams and fraud policy v3" in verdict["explanation"]
     assert "0.95" in verdict["explanation"]  # the threshold that was applied
     assert isinstance(got["explanation"], str)
     assert got["explanation"]

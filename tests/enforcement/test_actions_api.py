@@ -225,7 +225,7 @@ def test_notice_names_rule_evidence_detection_and_appeal(client: TestClient) -> 
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")
     notice = r.text
-    assert "Rule broken: Scams and fraud (version 2)" in notice
+    assert "Rule broken: Scams and fraud (version 3)" in notice
     assert "We do not allow attempts to deceive people" in notice
     assert "send 0.1 btc and get 1 btc" in notice
     assert "Our automated systems detected it." in notice

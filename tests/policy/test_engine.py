@@ -188,12 +188,12 @@ def test_shadow_mode_uses_shadow_version(policies: PolicySet) -> None:
     live_d = decide(policies, s, ctx())
     shadow_d = decide(policies, s, ctx(), mode="shadow")
     assert live_d.outcome == "no_violation"
-    assert live_d.versions["hate_speech"] == 3
+    assert live_d.versions["hate_speech"] == 4
     assert shadow_d.outcome == "review"
     assert shadow_d.versions["hate_speech"] == 2
     assert shadow_d.primary is not None
     assert shadow_d.primary.state == "shadow"
-    assert shadow_d.versions["spam"] == 2  # areas without a shadow fall back to live
+    assert shadow_d.versions["spam"] == 3  # areas without a shadow fall back to live
 
 
 def test_unknown_scorer_is_ignored(policies: PolicySet) -> None:

@@ -60,7 +60,8 @@ def test_list_shows_every_version_with_its_state(client: TestClient, rt: Runtime
     assert set(states) == expected
     assert states[("hate_speech", 1)] == "retired"
     assert states[("hate_speech", 2)] == "shadow"
-    assert states[("hate_speech", 3)] == "live"
+    assert states[("hate_speech", 3)] == "retired"
+    assert states[("hate_speech", 4)] == "live"
     assert states[("election_misinformation", 2)] == "draft"
     first = client.get("/v1/policies").json()[0]
     assert len(first["content_hash"]) == 64
@@ -91,8 +92,9 @@ def test_publishing_v2_live_retires_v1_and_decides_new_posts(
         1: "retired",
         2: "live",
         3: "retired",
+        4: "retired",
     }
-    assert _states(client)[("hate_speech", 3)] == "retired"
+    assert _states(client)[("hate_speech", 4)] == "retired"
 
     with transaction(rt.sessions) as session:
         rows = session.scalars(select(Event).where(Event.type == "policy.published")).all()

@@ -136,7 +136,7 @@ def test_auto_threshold_below_the_scorers_validation_is_refused_on_load(
     with pytest.raises(PolicyError) as info:
         build_runtime(settings.model_copy(update={"policies_dir": policies}))
     assert info.value.field == "signals[0].auto_threshold"
-    assert info.value.version == 2
+    assert info.value.version == 3
     assert "scams_fraud.yaml" in str(info.value)
     assert "validated auto_threshold 0.95" in str(info.value)
 
@@ -202,7 +202,7 @@ def test_a_shadow_version_that_would_act_is_never_enforced(
         rt.dispose()
     assert (decision["outcome"], decision["action_id"]) == ("review", None)
     shadow = next(v for v in post["verdicts"] if v["mode"] == "shadow")
-    assert (shadow["outcome"], shadow["action"], shadow["policy_version"]) == ("action", "remove", 3)
+    assert (shadow["outcome"], shadow["action"], shadow["policy_version"]) == ("action", "remove", 4)
     assert post["status"] == "visible"
     assert post["actions"] == []
     assert account["active_strikes"] == []
@@ -256,7 +256,7 @@ def test_refresh_applies_states_published_by_another_process(rt: Runtime, settin
         other.dispose()
     live = rt.policies.live("hate_speech")
     assert live is not None
-    assert live.version == 3
+    assert live.version == 4
     with transaction(rt.sessions) as session:
         assert refresh_states(session, rt) is True
         assert refresh_states(session, rt) is False
@@ -268,16 +268,16 @@ def test_refresh_applies_states_published_by_another_process(rt: Runtime, settin
 def test_a_new_version_added_to_a_file_as_live_is_held_until_published_by_two_people(
     rt: Runtime, settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
-    create_app(runtime=rt, keep_chain=False)  # records hate_speech v1 retired, v2 shadow, v3 live
+    create_app(runtime=rt, keep_chain=False)  # records hate_speech v1 and v3 retired, v2 shadow, v4 live
     policies = _copy(tmp_path, "policies")
 
-    def add_v4(data: dict[str, Any]) -> None:
+    def add_v5(data: dict[str, Any]) -> None:
         for v in data["versions"]:
             v["state"] = "retired"
         v2 = data["versions"][1]
-        data["versions"].append({**v2, "version": 4, "state": "live", "notes": "v2 promoted as v4"})
+        data["versions"].append({**v2, "version": 5, "state": "live", "notes": "v2 promoted as v5"})
 
-    _edit(policies / "hate_speech.yaml", add_v4)
+    _edit(policies / "hate_speech.yaml", add_v5)
     restarted = build_runtime(settings.model_copy(update={"policies_dir": policies}), clock=clock)
     try:
         with TestClient(create_app(runtime=restarted, keep_chain=False)) as c:
@@ -292,20 +292,20 @@ def test_a_new_version_added_to_a_file_as_live_is_held_until_published_by_two_pe
                 decision: dict[str, Any] = c.post("/v1/posts", json=body).json()["decision"]
                 return decision
 
-            # The database keeps the states it knows; the file's "live" v4 is held as a draft.
-            assert states() == {1: "retired", 2: "shadow", 3: "live", 4: "draft"}
-            assert decide()["outcome"] == "no_violation"  # v3 still decides
-            _publish_with_two_people(restarted, "hate_speech", 4)
-            assert states() == {1: "retired", 2: "shadow", 3: "retired", 4: "live"}
+            # The database keeps the states it knows; the file's "live" v5 is held as a draft.
+            assert states() == {1: "retired", 2: "shadow", 3: "retired", 4: "live", 5: "draft"}
+            assert decide()["outcome"] == "no_violation"  # v4 still decides
+            _publish_with_two_people(restarted, "hate_speech", 5)
+            assert states() == {1: "retired", 2: "shadow", 3: "retired", 4: "retired", 5: "live"}
             decision = decide()
     finally:
         restarted.dispose()
-    assert (decision["policy"], decision["policy_version"]) == ("hate_speech", 4)
+    assert (decision["policy"], decision["policy_version"]) == ("hate_speech", 5)
     held = _events(restarted, "policy.version_held")
-    assert [(e["subject"]["id"], e["payload"]["file_state"]) for e in held] == [("hate_speech@4", "live")]
+    assert [(e["subject"]["id"], e["payload"]["file_state"]) for e in held] == [("hate_speech@5", "live")]
     published = _events(restarted, "policy.published")
     assert [(e["subject"]["id"], e["payload"]["to"], e["payload"]["approved_by"]) for e in published] == [
-        ("hate_speech@4", "live", "user:publisher2")
+        ("hate_speech@5", "live", "user:publisher2")
     ]
 
 

@@ -1,0 +1,31 @@
+"""Routing calibration helpers: which texts a set of thresholds opens, and their weighted volume."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import calibrate_routing as cr  # noqa: E402
+
+
+def test_opened_by_needs_a_signal_at_or_above_the_rule_threshold() -> None:
+    scores = {
+        ("hate_speech", "model.hate"): np.array([0.0, 0.5, 0.7]),
+        ("spam", "model.spam"): np.array([0.9, 0, 0]),
+    }
+    opened = cr.opened_by(scores, {("hate_speech", "model.hate"): 0.6, ("spam", "model.spam"): None}, 3)
+    assert opened.tolist() == [False, False, True]  # a None threshold never opens
+
+
+def test_volume_is_weighted_at_the_base_rate() -> None:
+    y = np.array([True, False, False, False])
+    w = cr.weights(y, 0.05)
+    assert w.sum() == pytest.approx(1.0)
+    got = cr.volume(np.array([True, True, False, False]), y, w)
+    assert got["cases_share"] == pytest.approx(0.05 + 0.95 / 3, abs=1e-5)
+    assert got["recall"] == 1.0
+    assert got["precision"] == pytest.approx(0.05 / (0.05 + 0.95 / 3), abs=1e-4)
