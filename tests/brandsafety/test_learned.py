@@ -114,3 +114,35 @@ def test_a_rule_floor_on_a_news_report_is_lowered() -> None:
     [[label]] = model.refine([text], base)
     assert label.risk == tx.LOW
     assert label.evidence[-1]["demoted"] == "news or education"
+
+
+def test_per_category_features_add_a_bias_and_a_found_weight_per_category() -> None:
+    k = len(tx.CATEGORY_IDS)
+    logits = np.zeros((1, k))
+    found = [{"XtODT3": tx.HIGH}]
+    pooled = learned.stack_features(logits, found)
+    full = learned.stack_features(logits, found, per_category=True)
+    assert pooled.shape == (k, 6)
+    assert full.shape == (k, 6 + 2 * k)
+    j = tx.CATEGORY_IDS.index("XtODT3")
+    assert np.array_equal(full[:, :6], pooled)
+    assert full[j, 6 + j] == 1.0
+    assert full[j, 6 + k + j] == 1.0
+    other = (j + 1) % k
+    assert full[other, 6 + other] == 1.0
+    assert full[other, 6 + k :].sum() == 0.0
+    assert not learned.per_category(np.zeros(7))
+    assert learned.per_category(np.zeros(7 + 2 * k))
+
+
+def test_a_pooled_combiner_still_scores_alongside_a_per_category_one() -> None:
+    model = learned.learned_model()
+    assert model is not None
+    k = len(tx.CATEGORY_IDS)
+    pooled = np.concatenate([np.array([1.0, 2.0, 0.0, 0.0, 0.0, 0.0]), [-1.0]])
+    model = learned.LearnedModel(**{**model.__dict__, "fast_combiner": pooled, "fast_threshold": 0.5})
+    logits = np.zeros((2, k))
+    found = [{"XtODT3": tx.HIGH}, {}]
+    margin = model.probabilities(logits, found, np.array([False, False]))
+    j = tx.CATEGORY_IDS.index("XtODT3")
+    assert margin[0, j] > 0 > margin[1, j]

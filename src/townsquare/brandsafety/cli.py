@@ -95,13 +95,15 @@ def train_learned(
     model.save(target, {"dev": figures})
     for name in (
         "dev_rules_only",
+        "dev_cross_validated_fast_pooled",
         "dev_cross_validated_fast",
+        "dev_cross_validated_full_pooled",
         "dev_cross_validated_full",
         "dev_cross_validated_gated",
     ):
         f = figures[name]
         console.print(
-            f"{name:26s} macro-F1 {f['macro_f1']:.3f}  floor precision {f['floor_precision']:.3f} "
+            f"{name:33s} macro-F1 {f['macro_f1']:.3f}  floor precision {f['floor_precision']:.3f} "
             f"({f['floor_labels']})  safe posts at high/floor {f['safe_high_or_floor']:.1%}"
         )
     console.print(f"gate {figures['dev_cross_validated_gated']['gate']}; wrote {target}")

@@ -7,7 +7,8 @@ its own idf), and a small stacked combiner that weighs, for each post and catego
 
     the text model's log-odds, whether the rules/signals found the category, and at which risk,
 
-into one probability (pooled over categories, so a dozen weights learnt from posts the rules never saw).
+into one probability (weights pooled over categories, plus a bias per category and a weight per category
+on "the rules/signals found it", all learnt from posts the rules never saw).
 A category is kept when that probability reaches the threshold chosen by cross-validation; a label the
 rules found keeps the rules' risk (and evidence), a label only the model finds gets the text risk model's
 tier, never the floor (the floor always needs a rule, a signal or an action), and a rule's floor on a
@@ -52,11 +53,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
 
 
-def stack_features(logits: np.ndarray, found: Sequence[dict[str, str]]) -> np.ndarray:
+def stack_features(
+    logits: np.ndarray, found: Sequence[dict[str, str]], per_category: bool = False
+) -> np.ndarray:
     """The combiner's inputs per (post, category): text log-odds, found by rules/signals, found at each risk.
 
-    `logits` is (posts, categories); `found` the rules' and signals' category -> risk per post.
-    Returns (posts * categories, 6), post-major.
+    `logits` is (posts, categories); `found` the rules' and signals' category -> risk per post. With
+    `per_category`, two one-hot blocks follow: the category (its own bias) and the category when the
+    rules/signals found it (how far that category's rules are trusted). Returns (posts * categories,
+    6, or 6 + 2 * categories), post-major.
     """
     n, k = logits.shape
     out = np.zeros((n, k, 6), dtype=np.float64)
@@ -67,7 +72,15 @@ def stack_features(logits: np.ndarray, found: Sequence[dict[str, str]]) -> np.nd
             if risk is not None:
                 out[i, j, 1] = 1.0
                 out[i, j, 1 + tx.rank(risk)] = 1.0
-    return out.reshape(n * k, 6)
+    if per_category:
+        eye = np.broadcast_to(np.eye(k), (n, k, k))
+        out = np.concatenate([out, eye, eye * out[:, :, 1:2]], axis=2)
+    return out.reshape(n * k, out.shape[2])
+
+
+def per_category(combiner: np.ndarray) -> bool:
+    """Whether a combiner's weights include the per-category blocks (6 pooled weights + intercept else)."""
+    return len(combiner) == 7 + 2 * len(tx.CATEGORY_IDS)
 
 
 @dataclass
@@ -97,7 +110,7 @@ class LearnedModel:
     featurizer: Featurizer
     ngram: Head
     embed: Head
-    combiner: np.ndarray  # (7,): 6 weights and an intercept
+    combiner: np.ndarray  # 6 pooled weights (+ 2 per category, see stack_features) and an intercept
     threshold: float
     fast_combiner: np.ndarray
     fast_threshold: float
@@ -126,10 +139,12 @@ class LearnedModel:
         self, logits: np.ndarray, found: Sequence[dict[str, str]], embedded: np.ndarray
     ) -> np.ndarray:
         """The combiner's probability per (post, category), minus its threshold (keep when >= 0)."""
-        f = stack_features(logits, found).reshape(len(found), len(tx.CATEGORY_IDS), -1)
-        full = _sigmoid(f @ self.combiner[:-1] + self.combiner[-1]) - self.threshold
-        fast = _sigmoid(f @ self.fast_combiner[:-1] + self.fast_combiner[-1]) - self.fast_threshold
-        return np.where(embedded[:, None], full, fast)
+        k = len(tx.CATEGORY_IDS)
+        margins = []
+        for comb, thr in ((self.combiner, self.threshold), (self.fast_combiner, self.fast_threshold)):
+            f = stack_features(logits, found, per_category(comb)).reshape(len(found), k, -1)
+            margins.append(_sigmoid(f @ comb[:-1] + comb[-1]) - thr)
+        return np.where(embedded[:, None], margins[0], margins[1])
 
     def refine(self, texts: Sequence[str], base: Sequence[list[Label]]) -> list[list[Label]]:
         """The rules' and signals' labels of each text, checked and completed by the learned models."""
