@@ -104,6 +104,7 @@ def test_the_artifact_is_small_and_round_trips(tmp_path: Path) -> None:
     b, _, _ = again.text_scores(texts, [{}, {}])
     assert np.allclose(a, b)
     assert (again.threshold, again.gate) == (model.threshold, model.gate)
+    assert again.floor_threshold == model.floor_threshold
 
 
 def test_a_rule_floor_on_a_news_report_is_lowered() -> None:
@@ -114,6 +115,31 @@ def test_a_rule_floor_on_a_news_report_is_lowered() -> None:
     [[label]] = model.refine([text], base)
     assert label.risk == tx.LOW
     assert label.evidence[-1]["demoted"] == "news or education"
+
+
+def test_a_graphic_but_legal_post_the_rules_floor_is_demoted_to_high(labeller: Labeller) -> None:
+    # Watching a beheading clip is graphic (high), not promotion of terrorism (floor).
+    text = (
+        "someone reposted the beheading clip in the group chat, I watched it twice, wild how calm he stayed"
+    )
+    labels = labeller.label([text])[0]
+    assert ("I4GWl6", tx.FLOOR) in [(x.category, x.risk) for x in labeller.base([text])[0]]
+    [terror] = [x for x in labels if x.category == "I4GWl6"]
+    assert terror.risk == tx.HIGH
+    assert terror.evidence[-1]["demoted"] == learned.NOT_FLOOR
+    assert all(x.risk != tx.FLOOR for x in labels)
+
+
+def test_the_floor_check_only_demotes_when_its_log_odds_are_under_the_threshold() -> None:
+    model = learned.learned_model()
+    assert model is not None
+    assert model.floor_threshold is not None
+    text = ["Selling a glock 19, no papers, 500 cash, dm me"]
+    base = [[Label("avbNf2", tx.FLOOR, ({"kind": "rule", "match": "glock"},))]]
+    for thr, risk in ((None, tx.FLOOR), (-30.0, tx.FLOOR), (30.0, tx.HIGH)):
+        strict = learned.LearnedModel(**{**model.__dict__, "floor_threshold": thr})
+        [[label]] = strict.refine(text, base)
+        assert label.risk == risk
 
 
 def test_per_category_features_add_a_bias_and_a_found_weight_per_category() -> None:

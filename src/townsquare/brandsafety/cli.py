@@ -100,13 +100,18 @@ def train_learned(
         "dev_cross_validated_full_pooled",
         "dev_cross_validated_full",
         "dev_cross_validated_gated",
+        "dev_cross_validated_demoted",
+        "dev_cross_validated_floor_checked",
     ):
         f = figures[name]
         console.print(
             f"{name:33s} macro-F1 {f['macro_f1']:.3f}  floor precision {f['floor_precision']:.3f} "
             f"({f['floor_labels']})  safe posts at high/floor {f['safe_high_or_floor']:.1%}"
         )
-    console.print(f"gate {figures['dev_cross_validated_gated']['gate']}; wrote {target}")
+    floor_thr = figures["dev_cross_validated_floor_checked"]["floor_threshold"]
+    console.print(
+        f"gate {figures['dev_cross_validated_gated']['gate']}; floor check {floor_thr}; wrote {target}"
+    )
 
 
 @app.command("reindex")

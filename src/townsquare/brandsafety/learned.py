@@ -42,6 +42,7 @@ RISK_TIERS = (tx.HIGH, tx.MEDIUM, tx.LOW)  # what the text risk model may give (
 # A rule's floor becomes low when the risk model is this sure the post reports or educates ("study finds
 # most teens see porn before 13"): on train + dev, out of fold, only such a post reached 0.5.
 DEMOTE_FLOOR = 0.8
+NOT_FLOOR = "not confirmed as floor"
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -92,9 +93,15 @@ class Head:
 
     def scores(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Category log-odds (posts, categories) and risk-tier scores (posts, 3)."""
+        logits, risks, _ = self.all_scores(x)
+        return logits, risks
+
+    def all_scores(self, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Category log-odds, risk-tier scores and floor-vs-not log-odds (zeros for a head without one)."""
         z = np.asarray(x @ self.weights) + self.bias
-        k = len(tx.CATEGORY_IDS)
-        return z[:, :k], z[:, k:]
+        k, t = len(tx.CATEGORY_IDS), len(RISK_TIERS)
+        floor = z[:, k + t] if z.shape[1] > k + t else np.zeros(len(z))
+        return z[:, :k], z[:, k : k + t], floor
 
 
 @dataclass
@@ -117,23 +124,33 @@ class LearnedModel:
     gate: float
     version: str
     encoder: Any = None  # texts -> unit embeddings (n, 384), or None
+    # A rule's floor stands only when the floor-vs-not log-odds reach this (else it becomes high); None: off.
+    floor_threshold: float | None = None
 
     def text_scores(
         self, texts: Sequence[str], base: Sequence[dict[str, str]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Text log-odds, risk scores, and which posts were embedded."""
+        logits, risks, _, embedded = self.all_text_scores(texts, base)
+        return logits, risks, embedded
+
+    def all_text_scores(
+        self, texts: Sequence[str], base: Sequence[dict[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Text log-odds, risk scores, floor-vs-not log-odds, and which posts were embedded."""
         norms = [normalize(t) for t in texts]
-        logits, risks = self.ngram.scores(self.featurizer.transform(norms))
+        logits, risks, floor = self.ngram.all_scores(self.featurizer.transform(norms))
         embedded = np.zeros(len(texts), dtype=bool)
         if self.encoder is None:
-            return logits, risks, embedded
+            return logits, risks, floor, embedded
         embedded = np.array([bool(b) for b in base]) | (logits.max(axis=1) >= self.gate)
         idx = np.flatnonzero(embedded)
         if len(idx):
-            lg, rk = self.embed.scores(self.encoder([norms[int(i)] for i in idx]))
+            lg, rk, fl = self.embed.all_scores(self.encoder([norms[int(i)] for i in idx]))
             logits[idx] = (logits[idx] + lg) / 2
             risks[idx] = (risks[idx] + rk) / 2
-        return logits, risks, embedded
+            floor[idx] = (floor[idx] + fl) / 2
+        return logits, risks, floor, embedded
 
     def probabilities(
         self, logits: np.ndarray, found: Sequence[dict[str, str]], embedded: np.ndarray
@@ -151,7 +168,7 @@ class LearnedModel:
         if not texts:
             return []
         found = [{lab.category: lab.risk for lab in labels} for labels in base]
-        logits, risk_scores, embedded = self.text_scores(texts, found)
+        logits, risk_scores, floor, embedded = self.all_text_scores(texts, found)
         margin = self.probabilities(logits, found, embedded)
         out = []
         for i, labels in enumerate(base):
@@ -170,11 +187,17 @@ class LearnedModel:
                     risk = lab.risk
                     if risk == tx.FLOOR and _softmax(risk_scores[i])[-1] >= DEMOTE_FLOOR:
                         risk, item["demoted"] = tx.LOW, "news or education"
+                    elif risk == tx.FLOOR and not self.floor_confirmed(float(floor[i])):
+                        risk, item["demoted"] = tx.HIGH, NOT_FLOOR
                     kept.append(Label(cat, risk, (*lab.evidence, item)))
                 else:
                     kept.append(Label(cat, RISK_TIERS[int(np.argmax(risk_scores[i]))], (item,)))
             out.append(kept)
         return out
+
+    def floor_confirmed(self, floor_logit: float) -> bool:
+        """Whether the floor-vs-not model agrees with a rule's floor (always, without a floor check)."""
+        return self.floor_threshold is None or floor_logit >= self.floor_threshold
 
     def save(self, path: Path, meta: dict[str, Any]) -> None:
         """Write the artifact: only the hashed features that some training text had (the rest are zero)."""
@@ -185,6 +208,7 @@ class LearnedModel:
             "threshold": self.threshold,
             "fast_threshold": self.fast_threshold,
             "gate": self.gate,
+            "floor_threshold": self.floor_threshold,
             **meta,
         }
         np.savez_compressed(
@@ -221,6 +245,7 @@ class LearnedModel:
                 float(meta["gate"]),
                 str(meta["version"]),
                 encoder,
+                None if meta.get("floor_threshold") is None else float(meta["floor_threshold"]),
             )
 
 

@@ -27,7 +27,14 @@ from sklearn.model_selection import StratifiedKFold
 
 from townsquare.brandsafety import evaluate
 from townsquare.brandsafety import taxonomy as tx
-from townsquare.brandsafety.learned import N_FEATURES, RISK_TIERS, Head, LearnedModel, stack_features
+from townsquare.brandsafety.learned import (
+    DEMOTE_FLOOR,
+    N_FEATURES,
+    RISK_TIERS,
+    Head,
+    LearnedModel,
+    stack_features,
+)
 from townsquare.brandsafety.scorers import Label
 from townsquare.detection.features import Featurizer
 from townsquare.detection.normalize import normalize
@@ -36,10 +43,12 @@ SEED = 20261121
 FOLDS = 5
 NGRAM_C = 4.0
 EMBED_C = 8.0
-VERSION = "1.1"
+VERSION = "1.2"
 THRESHOLDS = np.round(np.arange(0.2, 0.81, 0.025), 3)
 GATES = np.round(np.arange(-2.0, 1.01, 0.25), 2)
 GATE_LOSS = 0.01  # dev macro-F1 given up to embed fewer posts (the encoder is most of the cost)
+FLOOR_PRECISION = 0.95  # the floor labels' precision target (GUIDE: automated action only at >= 0.95)
+FLOOR_THRESHOLDS = np.round(np.arange(-3.0, 2.01, 0.25), 2)
 Base = Callable[[Sequence[str]], list[list[Label]]]
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -57,9 +66,9 @@ def _tier(risk: str) -> int:
 
 def _head(x: Any, rows: Sequence[dict[str, Any]], c: float) -> Head:
     """Per-category logistic regressions and the risk-tier model over one feature matrix."""
-    k = len(tx.CATEGORY_IDS)
-    weights = np.zeros((x.shape[1], k + len(RISK_TIERS)), dtype=np.float32)
-    bias = np.zeros(k + len(RISK_TIERS), dtype=np.float32)
+    k, tiers = len(tx.CATEGORY_IDS), len(RISK_TIERS)
+    weights = np.zeros((x.shape[1], k + tiers + 1), dtype=np.float32)
+    bias = np.zeros(k + tiers + 1, dtype=np.float32)
     y_all = _truth(rows)
     for j in range(k):
         y = y_all[:, j]
@@ -74,6 +83,11 @@ def _head(x: Any, rows: Sequence[dict[str, Any]], c: float) -> Head:
     m.fit(x[risky], [_tier(rows[i]["labels"][0]["risk"]) for i in risky])
     for t, cls in enumerate(m.classes_):
         weights[:, k + int(cls)], bias[k + int(cls)] = m.coef_[t], m.intercept_[t]
+    # Floor vs not, among the posts that carry a category: confirms (or not) a rule's floor.
+    floor = [any(lab["risk"] == tx.FLOOR for lab in rows[i]["labels"]) for i in risky]
+    m = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=SEED)
+    m.fit(x[risky], floor)
+    weights[:, k + tiers], bias[k + tiers] = m.coef_[0], m.intercept_[0]
     return Head(weights, bias)
 
 
@@ -86,18 +100,23 @@ def _ngram_head(norms: Sequence[str], rows: Sequence[dict[str, Any]]) -> tuple[F
 
 def out_of_fold(
     rows: Sequence[dict[str, Any]], norms: Sequence[str], emb: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """N-gram and embedding log-odds and risk scores of every row, from folds that did not train on it."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """N-gram and embedding log-odds, risk scores and floor log-odds of every row, out of fold.
+
+    Returns (n-gram log-odds, n-gram risks, embedding log-odds, embedding risks, n-gram floor log-odds,
+    embedding floor log-odds), each row from the fold that did not train on it.
+    """
     k, n = len(tx.CATEGORY_IDS), len(rows)
     ng, ngr = np.zeros((n, k)), np.zeros((n, len(RISK_TIERS)))
     em, emr = np.zeros((n, k)), np.zeros((n, len(RISK_TIERS)))
+    ngf, emf = np.zeros(n), np.zeros(n)
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
     for fit_idx, held in folds.split(np.zeros(n), [r["kind"] for r in rows]):
         part = [rows[i] for i in fit_idx]
         feat, head = _ngram_head([norms[i] for i in fit_idx], part)
-        ng[held], ngr[held] = head.scores(feat.transform([norms[i] for i in held]))
-        em[held], emr[held] = _head(emb[fit_idx], part, EMBED_C).scores(emb[held])
-    return ng, ngr, em, emr
+        ng[held], ngr[held], ngf[held] = head.all_scores(feat.transform([norms[i] for i in held]))
+        em[held], emr[held], emf[held] = _head(emb[fit_idx], part, EMBED_C).all_scores(emb[held])
+    return ng, ngr, em, emr, ngf, emf
 
 
 def _fit_combiner(feats: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -173,6 +192,51 @@ def choose_gate(
     return gate, s
 
 
+def _demote(
+    predicted: list[list[dict[str, Any]]], risks: np.ndarray, floor: np.ndarray, thr: float | None
+) -> list[list[dict[str, Any]]]:
+    """The shipped floor demotions: to low when the risk model reads news/education, to high when the
+    floor-vs-not log-odds are under `thr` (learned.LearnedModel.refine)."""
+    out = []
+    for i, labs in enumerate(predicted):
+        news = float(np.exp(risks[i] - risks[i].max())[-1] / np.exp(risks[i] - risks[i].max()).sum())
+        row = []
+        for lab in labs:
+            risk = lab["risk"]
+            if risk == tx.FLOOR and news >= DEMOTE_FLOOR:
+                risk = tx.LOW
+            elif risk == tx.FLOOR and thr is not None and floor[i] < thr:
+                risk = tx.HIGH
+            row.append({**lab, "risk": risk})
+        out.append(row)
+    return out
+
+
+def choose_floor_threshold(
+    dev: Sequence[dict[str, Any]], predicted: list[list[dict[str, Any]]], risks: np.ndarray, floor: np.ndarray
+) -> tuple[float | None, dict[str, Any]]:
+    """The floor check's threshold on the dev posts' cross-validated labels.
+
+    Among the thresholds that bring floor precision to FLOOR_PRECISION, those keeping the most right floor
+    labels; of these the middle one (away from both edges of the plateau). None (no check) when the
+    floor labels already reach the target unchecked, or when no threshold does.
+    """
+    plain = evaluate.score(dev, _demote(predicted, risks, floor, None))
+    if plain["floor_precision"] >= FLOOR_PRECISION:
+        return None, plain
+    ok = []
+    for thr in FLOOR_THRESHOLDS:
+        s = evaluate.score(dev, _demote(predicted, risks, floor, float(thr)))
+        if s["floor_precision"] >= FLOOR_PRECISION and s["floor_labels"]:
+            right = round(s["floor_precision"] * s["floor_labels"])
+            ok.append((right, float(thr), s))
+    if not ok:
+        return None, plain
+    most = max(r for r, _, _ in ok)
+    plateau = [(t, s) for r, t, s in ok if r == most]
+    return plateau[(len(plateau) - 1) // 2]
+
+
 def train(
     rows: Sequence[dict[str, Any]], base_labels: Base, encode: Encode
 ) -> tuple[LearnedModel, dict[str, Any]]:
@@ -183,7 +247,7 @@ def train(
     dev_idx = [i for i, r in enumerate(rows) if r["split"] == "dev"]
     dev = [rows[i] for i in dev_idx]
     base = [{lab.category: lab.risk for lab in labs} for labs in base_labels([r["text"] for r in dev])]
-    ng, ngr, em, emr = out_of_fold(rows, norms, emb)
+    ng, ngr, em, emr, ngf, emf = out_of_fold(rows, norms, emb)
     report: dict[str, Any] = {
         "dev_rules_only": _brief(
             evaluate.score(dev, [[{"category": c, "risk": r} for c, r in b.items()] for b in base])
@@ -203,6 +267,16 @@ def train(
         report[f"dev_cross_validated_{name}"] = _brief(after) | {"threshold": thr, "per_category": per_cat}
     gate, gated = choose_gate(dev, cv, ng[dev_idx], base)
     report["dev_cross_validated_gated"] = _brief(gated) | {"gate": gate}
+    (pf, rf, tf), (pn, rn, tn) = cv["full"], cv["fast"]
+    embedded = np.array([bool(b) for b in base]) | (ng[dev_idx].max(axis=1) >= gate)
+    risks = np.where(embedded[:, None], rf, rn)
+    floor = np.where(embedded, (ngf + emf)[dev_idx] / 2, ngf[dev_idx])
+    predicted = _predict(np.where(embedded[:, None], pf - tf, pn - tn), risks, base, 0.0)
+    report["dev_cross_validated_demoted"] = _brief(
+        evaluate.score(dev, _demote(predicted, risks, floor, None))
+    )
+    floor_thr, checked = choose_floor_threshold(dev, predicted, risks, floor)
+    report["dev_cross_validated_floor_checked"] = _brief(checked) | {"floor_threshold": floor_thr}
     feat, ngram = _ngram_head(norms, rows)
     embed = _head(emb, rows, EMBED_C)
     model = LearnedModel(
@@ -215,6 +289,7 @@ def train(
         chosen["fast"][1],
         gate,
         VERSION,
+        floor_threshold=floor_thr,
     )
     return model, report
 
