@@ -118,7 +118,7 @@ def test_a_rule_floor_on_a_news_report_is_lowered() -> None:
 
 
 def test_a_graphic_but_legal_post_the_rules_floor_is_demoted_to_high(labeller: Labeller) -> None:
-    # Watching a beheading clip is graphic (high), not promotion of terrorism (floor).
+    # Watching a beheading clip is graphic (high): no sale, solicitation or incitement (floor).
     text = (
         "someone reposted the beheading clip in the group chat, I watched it twice, wild how calm he stayed"
     )
