@@ -12,7 +12,8 @@ on "the rules/signals found it", all learnt from posts the rules never saw).
 A category is kept when that probability reaches the threshold chosen by cross-validation; a label the
 rules found keeps the rules' risk (and evidence), a label only the model finds gets the text risk model's
 tier, never the floor (the floor always needs a rule, a signal or an action), and a rule's floor on a
-post the risk model reads as news or education is lowered to low. Training:
+post the risk model reads as news or education is lowered to low; any other rule floor stands only when
+a floor-vs-not model (a column of each head) agrees, else it becomes high. Training:
 `townsquare brand-safety train` (brandsafety/training.py); cost is one hashing pass and one sparse
 product per post.
 """
