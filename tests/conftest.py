@@ -168,6 +168,12 @@ def client(rt: Runtime, admin_token: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def ingest(client: TestClient) -> TestClient:
+    """The platform's side of a workbench or browser test: `client` putting accounts and posts in."""
+    return client
+
+
+@pytest.fixture
 def anon(rt: Runtime) -> Iterator[TestClient]:
     """An HTTP client with no credentials."""
     app = create_app(runtime=rt, keep_chain=False)

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from fastapi.testclient import TestClient
 
-from tests.conftest import seed_admin
 from townsquare.app import create_app
 from townsquare.runtime import Runtime
 
@@ -81,12 +79,3 @@ def page(browser: Any) -> Iterator[Any]:
     pg.on("console", lambda msg: pg.console_errors.append(msg.text) if msg.type == "error" else None)
     yield pg
     context.close()
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    """The platform's API client (an admin token), for putting posts and accounts in."""
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {seed_admin(rt)}"}
-    ) as c:
-        yield c

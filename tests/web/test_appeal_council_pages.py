@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import seed_admin
 from tests.fixtures import factories as f
-from tests.fixtures.staff import https_client, log_in, person
-from townsquare.app import create_app
+from tests.fixtures.staff import signed_in
 from townsquare.runtime import Runtime
 
 
-@pytest.fixture
-def admin(rt: Runtime) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {seed_admin(rt)}"}
-    ) as c:
-        yield c
-
-
-def _session(rt: Runtime, name: str, role: str) -> tuple[TestClient, str]:
-    person(rt, name, (role,))
-    c = https_client(rt).__enter__()
-    resp = log_in(c, name)
-    assert resp.status_code == 200, resp.text
-    return c, resp.json()["csrf_token"]
-
-
-def test_an_appeals_reviewer_decides_an_appeal_on_the_page(admin: TestClient, rt: Runtime) -> None:
+def test_an_appeals_reviewer_decides_an_appeal_on_the_page(client: TestClient, rt: Runtime) -> None:
     author = f.account()
-    admin.post("/v1/accounts", json=author)
+    client.post("/v1/accounts", json=author)
     body = f.post(author["platform_id"], "send 1 btc get 2 back <i>now</i>")
-    admin.post("/v1/posts", json=body)
-    puid = admin.get(f"/v1/posts/{body['platform_id']}").json()["actions"][0]["puid"]
-    filed = admin.post(
+    client.post("/v1/posts", json=body)
+    puid = client.get(f"/v1/posts/{body['platform_id']}").json()["actions"][0]["puid"]
+    filed = client.post(
         "/v1/appeals",
         json={
             "kind": "action",
@@ -48,7 +28,7 @@ def test_an_appeals_reviewer_decides_an_appeal_on_the_page(admin: TestClient, rt
     )
     assert filed.status_code == 201, filed.text
     aid = filed.json()["id"]
-    c, token = _session(rt, "rita", "appeals_reviewer")
+    c, token = signed_in(rt, "rita", "appeals_reviewer")
     listing = c.get("/review/appeals")
     assert f'href="/review/appeals/{aid}"' in listing.text
     page = c.get(f"/review/appeals/{aid}").text
@@ -67,18 +47,18 @@ def test_an_appeals_reviewer_decides_an_appeal_on_the_page(admin: TestClient, rt
     )
     assert done.status_code == 200
     assert re.search(r'id="appeal-outcome">overturned', done.text)
-    assert admin.get(f"/v1/posts/{body['platform_id']}").json()["status"] == "visible"
+    assert client.get(f"/v1/posts/{body['platform_id']}").json()["status"] == "visible"
 
 
-def test_a_member_votes_on_the_page(admin: TestClient, rt: Runtime) -> None:
-    c, token = _session(rt, "carl", "council_member")
+def test_a_member_votes_on_the_page(client: TestClient, rt: Runtime) -> None:
+    c, token = signed_in(rt, "carl", "council_member")
     assert (
-        admin.post(
+        client.post(
             "/v1/council/members", json={"username": "carl", "display_name": "Carl", "affiliation": "univ"}
         ).status_code
         == 201
     )
-    rid = admin.post(
+    rid = client.post(
         "/v1/council/referrals", json={"area": "hate_speech", "version": 2, "question": "Promote v2?"}
     ).json()["id"]
     page = c.get(f"/council/referrals/{rid}")

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import seed_admin
 from tests.fixtures import factories as f
 from tests.fixtures.staff import https_client, log_in, person
-from townsquare.app import create_app
 from townsquare.runtime import Runtime
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    token = seed_admin(rt)
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {token}"}
-    ) as c:
-        yield c
 
 
 def test_the_case_page_highlights_the_evidence(rt: Runtime, ingest: TestClient) -> None:

@@ -8,24 +8,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import seed_admin
 from tests.fixtures import factories as f
 from tests.fixtures.staff import https_client, log_in, person
-from townsquare.app import create_app
 from townsquare.runtime import Runtime
 
 THREAT = "I will kill you, just wait"
 HOSTILE = '<script>alert("x")</script> I will kill you <b>now</b>'
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    """The platform's client."""
-    token = seed_admin(rt)
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {token}"}
-    ) as c:
-        yield c
 
 
 @pytest.fixture

@@ -4,38 +4,18 @@ explains, notes and history, account and post pages, wellbeing settings, and ref
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import seed_admin
 from tests.fixtures import factories as f
-from tests.fixtures.staff import https_client, log_in, person
-from townsquare.app import create_app
+from tests.fixtures.staff import https_client, signed_in
 from townsquare.db import transaction
 from townsquare.review.seed import seed_cases
 from townsquare.runtime import Runtime
 
 THREAT = "I will kill you, just wait"
 WAVE = "I will kill you and everyone like you, this is your final warning from all of us here"
-
-
-@pytest.fixture
-def ingest(rt: Runtime) -> Iterator[TestClient]:
-    """The platform's client."""
-    with TestClient(
-        create_app(runtime=rt, keep_chain=False), headers={"Authorization": f"Bearer {seed_admin(rt)}"}
-    ) as c:
-        yield c
-
-
-def _session(rt: Runtime, name: str, role: str) -> tuple[TestClient, str]:
-    person(rt, name, (role,))
-    c = https_client(rt).__enter__()
-    resp = log_in(c, name)
-    assert resp.status_code == 200, resp.text
-    return c, resp.json()["csrf_token"]
 
 
 def _post(ingest: TestClient, text: str, **account: object) -> tuple[str, str]:
@@ -65,7 +45,7 @@ def test_a_suspension_without_days_comes_back_as_suspend_with_its_reason(
     ingest: TestClient, rt: Runtime
 ) -> None:
     pid, _ = _post(ingest, THREAT)
-    c, token = _session(rt, "maria", "moderator")
+    c, token = signed_in(rt, "maria", "moderator")
     cid = _case_id(c, pid)
     revision = _take(c, token, cid)
     form = {
@@ -90,7 +70,7 @@ def test_a_suspension_without_days_comes_back_as_suspend_with_its_reason(
 def test_after_a_decision_the_next_case_opens_and_says_what_was_done(ingest: TestClient, rt: Runtime) -> None:
     first, _ = _post(ingest, THREAT)
     _post(ingest, "I will kill you tomorrow, watch out")
-    c, token = _session(rt, "maria", "moderator")
+    c, token = signed_in(rt, "maria", "moderator")
     cid = _case_id(c, first)
     revision = _take(c, token, cid)
     done = c.post(
@@ -116,7 +96,7 @@ def test_after_a_decision_the_next_case_opens_and_says_what_was_done(ingest: Tes
 def test_a_queue_pages_through_every_case_with_its_total(rt: Runtime) -> None:
     with transaction(rt.sessions) as session:
         seed_cases(session, rt, 275, protected_every=10)
-    c, _ = _session(rt, "maria", "moderator")
+    c, _ = signed_in(rt, "maria", "moderator")
     first = c.get("/review/queues/threats")
     assert re.search(r'id="total">275<', first.text)
     assert first.text.count('data-href="/review/cases/') == 50
@@ -149,7 +129,7 @@ def test_take_next_says_what_it_skipped_and_why(rt: Runtime) -> None:
             row = session.get(Case, cid)
             assert row is not None
             row.priority = 1000.0
-    c, token = _session(rt, "maria", "moderator")
+    c, token = signed_in(rt, "maria", "moderator")
     resp = c.post("/review/queues/threats/next", data={"csrf_token": token}, follow_redirects=False)
     assert resp.status_code == 303
     assert "skipped_total=12" in resp.headers["location"]
@@ -161,7 +141,7 @@ def test_take_next_says_what_it_skipped_and_why(rt: Runtime) -> None:
 
 def test_notes_and_escalation_reasons_show_in_the_history(ingest: TestClient, rt: Runtime) -> None:
     pid, _ = _post(ingest, THREAT)
-    c, token = _session(rt, "maria", "moderator")
+    c, token = signed_in(rt, "maria", "moderator")
     cid = _case_id(c, pid)
     empty = c.post(f"/review/cases/{cid}/notes", data={"csrf_token": token, "body": "  "})
     assert empty.status_code == 422
@@ -171,7 +151,7 @@ def test_notes_and_escalation_reasons_show_in_the_history(ingest: TestClient, rt
     assert no_reason.status_code == 422
     assert 'id="escalate-reason" maxlength="2000" value=" " aria-invalid="true"' in no_reason.text
     c.post(f"/review/cases/{cid}/escalate", data={"csrf_token": token, "reason": "names a real school"})
-    senior, _ = _session(rt, "sam", "senior_moderator")
+    senior, _ = signed_in(rt, "sam", "senior_moderator")
     page = senior.get(f"/review/cases/{cid}").text
     assert re.search(
         r'id="escalation-reason"><strong>Escalated</strong> by user:maria.*names a real school', page
@@ -185,7 +165,7 @@ def test_notes_and_escalation_reasons_show_in_the_history(ingest: TestClient, rt
 
 def test_account_and_post_pages_and_search_links(ingest: TestClient, rt: Runtime) -> None:
     pid, account = _post(ingest, THREAT, handle="rowan_b")
-    c, _ = _session(rt, "maria", "moderator")
+    c, _ = signed_in(rt, "maria", "moderator")
     found = c.get("/review/search", params={"q": "kill you"}).text
     assert f'href="/review/posts/{pid}"' in found
     assert f'href="/review/accounts/{account}" class="handle">@rowan_b</a>' in found
@@ -204,7 +184,7 @@ def test_account_and_post_pages_and_search_links(ingest: TestClient, rt: Runtime
 
 def test_wellbeing_settings_change_what_is_blurred(ingest: TestClient, rt: Runtime) -> None:
     pid, _ = _post(ingest, THREAT)
-    c, token = _session(rt, "maria", "moderator")
+    c, token = signed_in(rt, "maria", "moderator")
     cid = _case_id(c, pid)
     assert 'class="post-text blurred"' in c.get(f"/review/cases/{cid}").text
     assert 'class="harmful blurred"' in c.get("/review/queues/threats").text
@@ -224,7 +204,7 @@ def test_wellbeing_settings_change_what_is_blurred(ingest: TestClient, rt: Runti
 
 def test_a_break_is_suggested_after_a_run_of_severe_cases(ingest: TestClient, rt: Runtime) -> None:
     pids = [_post(ingest, f"I will kill you, just wait #{i}")[0] for i in range(3)]
-    c, token = _session(rt, "maria", "moderator")
+    c, token = signed_in(rt, "maria", "moderator")
     c.post("/review/settings", data={"csrf_token": token, "blur_from": "high", "break_after": "2"})
     for pid in pids[:2]:
         cid = _case_id(c, pid)
@@ -241,7 +221,7 @@ def test_the_bulk_form_takes_the_groups_policy_lists_authors_and_asks_to_confirm
     ingest: TestClient, rt: Runtime
 ) -> None:
     pids = [_post(ingest, f"{WAVE} #{i}", handle=f"waver{i}")[0] for i in range(3)]
-    c, token = _session(rt, "sam", "senior_moderator")
+    c, token = signed_in(rt, "sam", "senior_moderator")
     preview = c.get("/review/bulk", params={"contains": "final warning"}).text
     assert '<option value="harassment_threats" selected>' in preview
     for i in range(3):
@@ -276,7 +256,7 @@ def test_an_appeal_modify_without_a_new_action_stays_modify(ingest: TestClient, 
         "/v1/appeals",
         json={"kind": "action", "action": puid, "account": author["platform_id"], "statement": "a joke"},
     ).json()["id"]
-    c, token = _session(rt, "rita", "appeals_reviewer")
+    c, token = signed_in(rt, "rita", "appeals_reviewer")
     c.post(f"/review/appeals/{aid}/take", data={"csrf_token": token})
     bad = c.post(
         f"/review/appeals/{aid}/decide",
@@ -296,7 +276,7 @@ def test_an_appeal_modify_without_a_new_action_stays_modify(ingest: TestClient, 
     ],
 )
 def test_new_pages_refuse_a_role_without_their_permission(rt: Runtime, method: str, path: str) -> None:
-    c, token = _session(rt, "ada", "advertiser")
+    c, token = signed_in(rt, "ada", "advertiser")
     resp = c.request(method, path, data={"csrf_token": token} if method == "POST" else None)
     assert resp.status_code == 403
 
@@ -309,7 +289,7 @@ def test_settings_refuse_an_anonymous_caller(rt: Runtime) -> None:
 
 def test_odd_query_values_never_break_a_page(ingest: TestClient, rt: Runtime) -> None:
     pid, _ = _post(ingest, THREAT)
-    c, _ = _session(rt, "maria", "moderator")
+    c, _ = signed_in(rt, "maria", "moderator")
     cid = _case_id(c, pid)
     odd = "99999999999999999999999999,x,-1"
     assert c.get(f"/review/cases/{cid}", params={"done": odd, "skipped": odd}).status_code == 200
