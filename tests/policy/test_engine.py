@@ -179,6 +179,15 @@ def test_report_count_above_floor_reviews() -> None:
     assert evaluate(spec(), [sig("textbank.spam", 0.2)], ctx(report_count=9)).outcome == "no_violation"
 
 
+def test_reports_lift_only_the_policy_they_name() -> None:
+    s = [sig("textbank.spam", 0.35)]
+    elsewhere = ctx(report_count=4, report_reasons=("election_misinformation",))
+    assert evaluate(spec(), s, elsewhere).outcome == "no_violation"
+    for reasons in (("spam",), ("election_misinformation", "spam"), ("other",)):
+        ev = evaluate(spec(), s, ctx(report_count=4, report_reasons=reasons))
+        assert (ev.outcome, ev.reasons) == ("review", ("reports:review",)), reasons
+
+
 def test_shadow_mode_uses_shadow_version(policies: PolicySet) -> None:
     live, shadow = policies.live("hate_speech"), policies.shadow("hate_speech")
     assert live is not None

@@ -217,14 +217,28 @@ def _gates(area: str, policy: PolicyVersion, ctx: DecisionContext, content_actio
     return gates
 
 
-def _initial(policy: PolicyVersion, best: _Scored, ctx: DecisionContext) -> tuple[Outcome, list[str]]:
+def _reports_name(area: str, ctx: DecisionContext) -> bool:
+    """Whether the post's reports speak of this policy: a report lifts the area it names, and one
+    that names none ("other", or reasons not given) lifts any. Four reports of election
+    misinformation do not send a post to review under violent extremism."""
+    return not ctx.report_reasons or area in ctx.report_reasons or "other" in ctx.report_reasons
+
+
+def _initial(
+    area: str, policy: PolicyVersion, best: _Scored, ctx: DecisionContext
+) -> tuple[Outcome, list[str]]:
     """Outcome and reasons from the score alone (before gates)."""
     if best.level == _AUTO:
         return "action", ["score>=auto_threshold"]
     if best.level == _REVIEW:
         return "review", ["score>=review_threshold"]
     rule = policy.context.reports
-    if rule and ctx.report_count >= rule.min_reports and best.signal.score >= rule.score_floor:
+    if (
+        rule
+        and ctx.report_count >= rule.min_reports
+        and best.signal.score >= rule.score_floor
+        and _reports_name(area, ctx)
+    ):
         return "review", ["reports:review"]
     return "no_violation", []
 
@@ -235,7 +249,7 @@ def evaluate(spec: VersionSpec, signals: Iterable[Signal], ctx: DecisionContext)
     best, election = _score(spec, signals, ctx)
     if best is None:
         return _result(spec, "no_violation", None, None, None, [], ctx)
-    outcome, reasons = _initial(policy, best, ctx)
+    outcome, reasons = _initial(spec.area, policy, best, ctx)
     if election:
         reasons.append("election_period:stricter")
     if outcome == "no_violation":
