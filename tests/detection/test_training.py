@@ -103,3 +103,17 @@ def test_evaluation_writes_a_card_whose_table_matches_its_json(tiny: Path, tmp_p
     )
     assert {b["name"] for b in stored["bars"]} >= {"TweetEval hate macro-F1", "SMS smishing F1"}
     assert "research only" in text  # LIAR, CoAID and others are marked
+
+
+def test_hand_written_card_sections_survive_regeneration(tmp_path: Path) -> None:
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text(
+        "# generated\n\n## Quality bars\nold figures\n\n"
+        "<!-- notes:start -->\n## Notes\nwhy spam never acts alone\n<!-- notes:end -->\n\n"
+        "<!-- brand-safety:start -->\n## Brand-safety labels\nper category\n<!-- brand-safety:end -->\n",
+        encoding="utf-8",
+    )
+    kept = pipeline.kept_sections(card)
+    assert "why spam never acts alone" in kept
+    assert "per category" in kept
+    assert "old figures" not in kept  # generated sections are written anew

@@ -246,11 +246,15 @@ def write_outputs(quality: dict[str, Any], card_path: Path, quality_path: Path) 
     card_path.write_text(render_card(quality) + kept_sections(card_path), encoding="utf-8")
 
 
-KEPT = (("<!-- brand-safety:start -->", "<!-- brand-safety:end -->"),)
+KEPT = (
+    ("<!-- notes:start -->", "<!-- notes:end -->"),  # written by hand: limits and explanations
+    ("<!-- brand-safety:start -->", "<!-- brand-safety:end -->"),
+)
 
 
 def kept_sections(card_path: Path) -> str:
-    """Sections other commands write into the card (brand safety), carried over when it is regenerated."""
+    """Sections written by hand or by other commands (notes, brand safety), carried over when the card is
+    regenerated: text edited inside a generated section is lost at the next `models eval`."""
     if not card_path.exists():
         return ""
     old = card_path.read_text(encoding="utf-8")
