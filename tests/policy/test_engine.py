@@ -181,11 +181,15 @@ def test_report_count_above_floor_reviews() -> None:
 
 def test_reports_lift_only_the_policy_they_name() -> None:
     s = [sig("textbank.spam", 0.35)]
-    elsewhere = ctx(report_count=4, report_reasons=("election_misinformation",))
-    assert evaluate(spec(), s, elsewhere).outcome == "no_violation"
-    for reasons in (("spam",), ("election_misinformation", "spam"), ("other",)):
-        ev = evaluate(spec(), s, ctx(report_count=4, report_reasons=reasons))
-        assert (ev.outcome, ev.reasons) == ("review", ("reports:review",)), reasons
+
+    def reported(**by_reason: int) -> DecisionContext:
+        return ctx(report_count=sum(by_reason.values()), reports_by_reason=by_reason)
+
+    assert evaluate(spec(), s, reported(election_misinformation=4)).outcome == "no_violation"
+    assert evaluate(spec(), s, reported(election_misinformation=2, other=1)).outcome == "no_violation"
+    for lifted in (reported(spam=3), reported(spam=1, other=2), reported(other=3, hate_speech=5)):
+        ev = evaluate(spec(), s, lifted)
+        assert (ev.outcome, ev.reasons) == ("review", ("reports:review",)), lifted.reports_by_reason
 
 
 def test_shadow_mode_uses_shadow_version(policies: PolicySet) -> None:

@@ -67,14 +67,20 @@ def reach(session: Session, post_id: int, now: datetime) -> tuple[int, float]:
     return reach_many(session, {post_id}, now)[post_id]
 
 
-def report_summary(session: Session, subject_type: str, subject_id: int) -> tuple[int, list[str]]:
-    """How many reports a subject has and their reasons."""
+def report_counts(session: Session, subject_type: str, subject_id: int) -> dict[str, int]:
+    """How many reports a subject has, by reason."""
     rows = session.execute(
         select(Report.reason, func.count())
         .where(Report.subject_type == subject_type, Report.subject_id == subject_id)
         .group_by(Report.reason)
     ).all()
-    return sum(int(n) for _, n in rows), sorted(r for r, _ in rows)
+    return {str(r): int(n) for r, n in rows}
+
+
+def report_summary(session: Session, subject_type: str, subject_id: int) -> tuple[int, list[str]]:
+    """How many reports a subject has and their reasons."""
+    counts = report_counts(session, subject_type, subject_id)
+    return sum(counts.values()), sorted(counts)
 
 
 def report_by_pid(session: Session, pid: str) -> Report | None:

@@ -59,9 +59,9 @@ def edit_post(
         owner=post.author_id,
     )
     views, velocity = repo.reach(session, post.id, now)
-    count, reasons = repo.report_summary(session, "post", post.id)
+    by_reason = repo.report_counts(session, "post", post.id)
     strikes = enforcement.active_strikes(session, {post.author_id}, now)[post.author_id]
-    reach = Reach(views=views, velocity=velocity, report_count=count, report_reasons=reasons)
+    reach = Reach(views=views, velocity=velocity, reports_by_reason=by_reason)
     decided = decide_post(session, rt, post, strikes, reach, trigger="edit")
     session.flush()
     return post, decision_view(*decided)

@@ -45,6 +45,7 @@ def context(
         velocity=reach.velocity,
         report_count=reach.report_count,
         report_reasons=tuple(reach.report_reasons),
+        reports_by_reason=dict(reach.reports_by_reason),
         election_period=bool(rt.calendar.active(now.date())),
         language=language,
         paused=rt.paused,

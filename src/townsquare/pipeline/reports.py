@@ -96,14 +96,13 @@ def _redecide(session: Session, rt: Runtime, post: Post, source: str) -> dict[st
     """Decide the post again with its reports; a new verdict is stored only when the outcome rises."""
     refresh_states(session, rt)
     now = rt.now()
-    count, reasons = repo.report_summary(session, "post", post.id)
+    by_reason = repo.report_counts(session, "post", post.id)
     views, velocity = repo.reach(session, post.id, now)
     current = repo.latest_verdict(session, post.id)
     reach = Reach(
         views=views,
         velocity=velocity,
-        report_count=count,
-        report_reasons=reasons,
+        reports_by_reason=by_reason,
         source="trusted_flagger" if source == "trusted_flagger" else "notice",
     )
     signals = stored_signals(session, post)

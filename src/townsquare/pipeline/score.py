@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,9 +24,16 @@ class Reach:
 
     views: int = 0
     velocity: float = 0.0
-    report_count: int = 0
-    report_reasons: Sequence[str] = ()
+    reports_by_reason: Mapping[str, int] = field(default_factory=dict)
     source: str = "voluntary"  # voluntary | notice | trusted_flagger
+
+    @property
+    def report_count(self) -> int:
+        return sum(self.reports_by_reason.values())
+
+    @property
+    def report_reasons(self) -> list[str]:
+        return sorted(self.reports_by_reason)
 
 
 @dataclass

@@ -54,6 +54,8 @@ class DecisionContext:
     velocity: float = 0.0  # views per hour
     report_count: int = 0
     report_reasons: Sequence[str] = ()
+    # Reports by reason (a policy area or "other"); empty when only the total is known.
+    reports_by_reason: Mapping[str, int] = field(default_factory=dict)
     election_period: bool = False
     language: str | None = None  # ISO 639-1 ("en", "en-GB"); None when unknown
     paused: frozenset[str] = frozenset()  # policies whose automation is paused; "*" pauses all
@@ -217,11 +219,12 @@ def _gates(area: str, policy: PolicyVersion, ctx: DecisionContext, content_actio
     return gates
 
 
-def _reports_name(area: str, ctx: DecisionContext) -> bool:
-    """Whether the post's reports speak of this policy: a report lifts the area it names, and one
-    that names none ("other", or reasons not given) lifts any. Four reports of election
-    misinformation do not send a post to review under violent extremism."""
-    return not ctx.report_reasons or area in ctx.report_reasons or "other" in ctx.report_reasons
+def _reports_for(area: str, ctx: DecisionContext) -> int:
+    """The reports that speak of this policy: those naming the area and those naming none ("other").
+    Four reports of election misinformation do not send a post to review under violent extremism."""
+    if not ctx.reports_by_reason:  # only the total is known
+        return ctx.report_count
+    return ctx.reports_by_reason.get(area, 0) + ctx.reports_by_reason.get("other", 0)
 
 
 def _initial(
@@ -233,12 +236,7 @@ def _initial(
     if best.level == _REVIEW:
         return "review", ["score>=review_threshold"]
     rule = policy.context.reports
-    if (
-        rule
-        and ctx.report_count >= rule.min_reports
-        and best.signal.score >= rule.score_floor
-        and _reports_name(area, ctx)
-    ):
+    if rule and _reports_for(area, ctx) >= rule.min_reports and best.signal.score >= rule.score_floor:
         return "review", ["reports:review"]
     return "no_violation", []
 
