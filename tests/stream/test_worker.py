@@ -131,3 +131,43 @@ def test_two_workers_share_the_shards(srt: Runtime) -> None:
     assert not set(w1.shards) & set(w2.shards)
     exactly_once(srt, 24)
     chain_ok(srt)
+
+
+def test_a_worker_holding_every_busy_shard_makes_room_for_one_that_joins(
+    srt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    srt.settings = srt.settings.model_copy(update={"stream_lease_ms": 10_000, "stream_shards": 8})
+    service.enqueue(srt, records(8, 3, tag="r"), "t")
+    w1 = Worker(srt, name="w1")
+    w1._refresh()
+    assert len(w1.shards) == 8  # alone, it takes every shard
+    for st in w1.shards.values():
+        st.recover = False
+    # A pass stops processing once a lease refresh is due: what it read stays in hand, nothing applied.
+    monkeypatch.setattr(w1.leases, "due", lambda: True)
+    w1._read(list(w1.shards))
+    monkeypatch.undo()
+    busy = {n for n, st in w1.shards.items() if st.hand}
+    assert len(busy) >= 5
+    assert not w1.applied
+    w2 = Worker(srt, name="w2")
+    w2.leases.live_workers()  # a second worker joins
+    w1._refresh()
+    # Over its share of 4 with messages in hand: idle shards go back now, busy ones drain first.
+    assert len(w1.shards) > 4
+    assert len(w1.leases.draining) == len(w1.shards) - 4
+    assert w1.leases.draining <= busy
+    w1.step()  # applies what is in hand, reads nothing new on the draining shards
+    w1.step()  # they are empty now: given back
+    assert len(w1.shards) == 4
+    assert not w1.leases.draining
+    w2._refresh()
+    assert len(w2.shards) == 4
+    assert not set(w1.shards) & set(w2.shards)
+    deadline = time.monotonic() + 20
+    while any(v["lag"] or v["pending"] for v in backlog(w1.client, srt.settings).values()):
+        w1.step()
+        w2.step()
+        assert time.monotonic() < deadline
+    exactly_once(srt, 24)
+    chain_ok(srt)

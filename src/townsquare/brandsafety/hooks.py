@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from townsquare import bulkrows
 from townsquare.brandsafety import learned
 from townsquare.brandsafety import taxonomy as tx
 from townsquare.brandsafety.models import AccountState, PostLabels
@@ -173,8 +174,7 @@ def posts_written(
                 "recorded_at": now,
             }
         )
-    if rows:
-        session.execute(_INSERT_POST, rows)
+    bulkrows.insert_rows(session, PostLabels.__table__, rows)  # type: ignore[arg-type]
 
 
 def _latest(session: Session, post_id: int) -> PostLabels | None:

@@ -270,21 +270,25 @@ def sentence_encoder(models_dir: Path = MODELS_DIR) -> Any:
     return lambda texts: enc.run(list(texts))[0]
 
 
-@lru_cache(maxsize=2)
-def _cached(path: Path, stamp: float) -> LearnedModel:
-    return LearnedModel.load(path, sentence_encoder())
+@lru_cache(maxsize=4)
+def _cached(path: Path, stamp: float, semantic: bool) -> LearnedModel:
+    return LearnedModel.load(path, sentence_encoder() if semantic else None)
 
 
-def learned_model(path: Path = MODEL_FILE) -> LearnedModel | None:
-    """The process's learned model (reloaded when the artifact changes); None when it was never trained."""
+def learned_model(path: Path = MODEL_FILE, semantic: bool = True) -> LearnedModel | None:
+    """The process's learned model (reloaded when the artifact changes); None when it was never trained.
+
+    With `semantic` off the model never embeds: every post takes the n-gram head and the fast combiner,
+    as posts below the embedding gate always do (TOWNSQUARE_SEMANTIC=false means no MiniLM anywhere).
+    """
     if not path.exists():
         return None
-    return _cached(path, path.stat().st_mtime)
+    return _cached(path, path.stat().st_mtime, semantic)
 
 
 def for_settings(settings: Settings) -> LearnedModel | None:
     """The shipped model; None when the models are off (TOWNSQUARE_MODELS_ENABLED=false) or untrained."""
-    return learned_model() if settings.models_enabled else None
+    return learned_model(semantic=settings.semantic) if settings.models_enabled else None
 
 
 def refine(

@@ -24,6 +24,7 @@ from townsquare.db import transaction
 from townsquare.demo.build import build_demo
 from townsquare.eventlog import chain
 from townsquare.logging_setup import configure_logging
+from townsquare.pipeline.warm import warm
 from townsquare.policy.service import sync_versions
 from townsquare.runtime import Runtime, build_runtime, settle_heap
 
@@ -90,6 +91,7 @@ def _run(rt: Runtime, host: str, port: int, log_level: str = "warning") -> None:
     # Redacting filters on every logger and handler; access lines carry no query string or header.
     log_config = configure_logging(log_level)
     app = create_app(runtime=rt)
+    warm(rt)  # the first requests should not pay for compiling the models' indexes
     settle_heap()
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client's
     # address; Townsquare reads it itself, only from TOWNSQUARE_TRUSTED_PROXIES (access/ratelimit.py).

@@ -37,12 +37,14 @@ def worker(
 ) -> None:
     """Process stream messages: decide and store posts, edits, deletions, view snapshots and reports."""
     _need_redis()
+    from townsquare.pipeline.warm import warm
     from townsquare.stream.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with contextlib.suppress(ValueError, OSError, AttributeError):  # stderr without a file (tests)
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     with runtime() as rt:
+        warm(rt)  # the first batch should not pay for compiling the models' indexes
         w = Worker(rt, name=name or None)
         keeper = ChainKeeper(rt) if seal else None
         if metrics_port:

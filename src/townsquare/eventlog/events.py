@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from townsquare import bulkrows
 from townsquare.db import Base, BigId, UTCDateTime
 from townsquare.eventlog.crypto import encrypt_field
 
@@ -208,12 +209,11 @@ def _write_batch(session: Session) -> None:
         }
         for i, (d, body, leaf) in enumerate(zip(drafts, bodies, leaves, strict=True))
     ]
-    session.execute(_INSERT_EVENTS, rows)
+    bulkrows.insert_rows(session, Event.__table__, rows)  # type: ignore[arg-type]
     drafts.clear()
 
 
 _INSERT_BATCH = insert(EventBatch.__table__).returning(EventBatch.__table__.c.id)  # type: ignore[arg-type]
-_INSERT_EVENTS = insert(Event.__table__)  # type: ignore[arg-type]
 
 
 @event.listens_for(Session, "before_commit")

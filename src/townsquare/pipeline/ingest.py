@@ -6,9 +6,10 @@ validate and sort out duplicates; `write` runs the stages for the new posts of a
 act, then `route.after_batch` (review cases, ban-evasion milestones, brand safety, elections).
 
 The ORM unit of work costs more per row than the SQL itself; ingest is the hot path (thousands of
-posts per second), so new posts, their versions, signals and verdicts go in as ORM bulk INSERTs with
-RETURNING. The few posts whose verdict applies an action are then loaded and enforced through the
-ordinary ORM path, so enforcement has one implementation.
+posts per second), so new posts, their versions, signals and verdicts go in as bulk rows
+(`townsquare.bulkrows`: COPY on PostgreSQL, a batched INSERT elsewhere). The few posts whose verdict
+applies an action are then loaded and enforced through the ordinary ORM path, so enforcement has one
+implementation.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from townsquare import bulkrows
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post, PostVersion
 from townsquare.content.schemas import BatchResult, ItemResult, PostCreate
@@ -117,26 +119,12 @@ def _plan_all(
             decide.record_decided(session, rt, item.data.platform_id, 1, p.shadow, p, "ingest")
 
 
-# Core INSERTs on the tables, built once: the ORM's bulk path costs more per row than the SQL itself.
-# Every row has the same keys, so many rows go out as one batched statement, RETURNING in row order.
-_INSERTS = {m: insert(m.__table__) for m in (Post, PostVersion, SignalRecord, Verdict)}  # type: ignore[arg-type]
-_RETURNING_ONE = {m: stmt.returning(m.__table__.c.id) for m, stmt in _INSERTS.items()}
-_RETURNING_MANY = {
-    m: stmt.returning(m.__table__.c.id, sort_by_parameter_order=True) for m, stmt in _INSERTS.items()
-}
-
-
 def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    if not rows:
-        return []
-    if len(rows) == 1:
-        return [session.execute(_RETURNING_ONE[model], rows[0]).scalar_one()]
-    return list(session.execute(_RETURNING_MANY[model], rows).scalars())
+    return bulkrows.insert_rows_returning_ids(session, model.__table__, rows)
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(_INSERTS[model], rows)
+    bulkrows.insert_rows(session, model.__table__, rows)
 
 
 def _link_in_batch(session: Session, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:

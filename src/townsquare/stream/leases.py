@@ -34,6 +34,9 @@ class Leases:
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self._last = 0.0
+        # Shards above the fair share that still have messages in hand: the worker finishes those,
+        # reads nothing new there, and gives them back at the next refresh.
+        self.draining: set[int] = set()
 
     def due(self) -> bool:
         """Whether a refresh is due (every third of the lease time)."""
@@ -52,7 +55,8 @@ class Leases:
     def refresh(self, busy: frozenset[int] = frozenset()) -> set[int]:
         """Renew held leases, give back idle ones above the fair share, take free shards up to it.
 
-        `busy` shards have messages in hand: they are kept until those are acknowledged.
+        `busy` shards have messages in hand: they are kept until those are acknowledged; those above the
+        share are marked `draining` (nothing new is read there), so a later refresh gives them back.
         """
         s = self.settings
         share = math.ceil(s.stream_shards / self.live_workers())
@@ -66,6 +70,10 @@ class Leases:
             if len(self.held) <= share:
                 break
             self.release(n)
+        # Busy shards are not dropped mid-batch (their messages would wait for a claim), but a worker
+        # holding every shard of a backlog must still make room for one that joins: it drains them.
+        over = len(self.held) - share
+        self.draining = set(sorted(self.held & busy, reverse=True)[:over]) if over > 0 else set()
         if len(self.held) < share:
             # Start at a different shard per worker, so workers starting together do not collide.
             start = keys.shard_of(self.name, s.stream_shards)

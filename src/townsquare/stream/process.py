@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from townsquare import bulkrows
 from townsquare.content import accounts
 from townsquare.content.schemas import (
     AccountCreate,
@@ -87,8 +88,9 @@ def applied(session: Session, messages: list[Message]) -> set[str]:
 def _record(session: Session, done: list[tuple[Message, dict[str, Any]]], now: datetime) -> None:
     if not done:
         return
-    session.execute(
-        insert(StreamOffset),
+    bulkrows.insert_rows(
+        session,
+        StreamOffset.__table__,  # type: ignore[arg-type]
         [
             {
                 "message_key": m.key,

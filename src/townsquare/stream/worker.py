@@ -118,8 +118,14 @@ class Worker:
         self.client.close()
 
     def step(self) -> int:
-        """One pass: refresh leases, recover pending, process what is in hand, read new messages."""
-        if self.leases.due() or not self.shards:
+        """One pass: refresh leases, recover pending, process what is in hand, read new messages.
+
+        A pass stops processing when a lease refresh falls due (what is left stays in hand for the next
+        pass), so a worker holding many shards of a backlog renews its leases and makes room for a
+        worker that joins within a batch or so, not after the whole backlog.
+        """
+        drained = any(n in self.shards and not self.shards[n].hand for n in self.leases.draining)
+        if self.leases.due() or not self.shards or drained:
             self._refresh()
         now = time.monotonic()
         if now - self._swept > self.s.stream_claim_idle_ms / 1000:
@@ -131,14 +137,27 @@ class Worker:
         for n, st in self.shards.items():
             if st.recover and not st.hand and st.retry_at <= now:
                 self._recover(n, st)
-        done = sum(self._process(n, st) for n, st in self.shards.items() if st.hand and st.retry_at <= now)
-        ready = [n for n, st in self.shards.items() if not st.hand and not st.recover]
-        if ready:
+        done = self._process_hands([n for n, st in self.shards.items() if st.hand and st.retry_at <= now])
+        ready = [
+            n
+            for n, st in self.shards.items()
+            if not st.hand and not st.recover and n not in self.leases.draining
+        ]
+        if ready and not self.leases.due():
             done += self._read(ready)
-        else:
+        elif not ready:
             self.stopping.wait(self._pause())
         if time.monotonic() - self._trimmed > TRIM_EVERY_S:
             self._trim()
+        return done
+
+    def _process_hands(self, shards: list[int]) -> int:
+        """Process the shards' messages in hand, one shard after another, until a refresh is due."""
+        done = 0
+        for n in shards:
+            if self.leases.due():
+                break
+            done += self._process(n, self.shards[n])
         return done
 
     def _pause(self) -> float:
@@ -201,15 +220,15 @@ class Worker:
         got: Any = self.client.xreadgroup(
             self.s.stream_group, self.name, streams, count=self.s.stream_batch, block=max(1, block)
         )
-        done = 0
+        todo = []
         for stream, entries in got or []:
             n = keys.shard_of_key(self.s, stream)
             st = self.shards.get(n)
             if st is None:
                 continue
             st.hand = [Held(i, f) for i, f in entries if f is not None]
-            done += self._process(n, st)
-        return done
+            todo.append(n)
+        return self._process_hands(todo)
 
     # -- applying ------------------------------------------------------------------------------------
     def _process(self, shard: int, st: ShardState) -> int:
