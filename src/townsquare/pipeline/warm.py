@@ -19,6 +19,7 @@ from townsquare.runtime import Runtime
 SAMPLES = (
     "Polling stations open at 7am tomorrow, bring your ID and check your registration online.",
     "Thanks everyone for the birthday wishes, see you all at the game on Saturday!",
+    "Mañana abrimos la panadería a las nueve, pan fresco los sábados.",  # loads the language model
 )
 
 
