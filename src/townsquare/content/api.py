@@ -48,8 +48,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def runtime(request: Request) -> Runtime:
-    """The process runtime."""
+async def runtime(request: Request) -> Runtime:
+    """The process runtime (async: FastAPI would run a plain function in the thread pool)."""
     rt: Runtime = request.app.state.runtime
     return rt
 
