@@ -10,7 +10,7 @@ plain SQL is seen by the next request that starts after the commit.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String, select
+from sqlalchemy import BigInteger, Connection, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from townsquare.db import Base
@@ -33,6 +33,9 @@ Stamp = tuple[int, int]
 _QUERY = select(ChangeStamp.name, ChangeStamp.counter, ChangeStamp.nonce)
 
 
-def read(session: Session) -> dict[str, Stamp]:
-    """Every stamp as (counter, nonce); a missing row reads as absent, which callers treat as changed."""
-    return {name: (counter, nonce) for name, counter, nonce in session.execute(_QUERY)}
+def read(db: Session | Connection) -> dict[str, Stamp]:
+    """Every stamp as (counter, nonce); a missing row reads as absent, which callers treat as changed.
+
+    `db` may be a plain Connection: a hot path that only checks a stamp skips the ORM session's cost.
+    """
+    return {name: (counter, nonce) for name, counter, nonce in db.execute(_QUERY)}

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text, update
+from sqlalchemy import event, select, text, update
 
 from tests.conftest import Clock, seed_user
 from tests.fixtures.two_person import account, bearer
 from townsquare.access.models import ApiToken, Freeze
+from townsquare.access.service import digest
 from townsquare.config import Settings
 from townsquare.db import transaction
 from townsquare.runtime import Runtime
@@ -192,3 +193,34 @@ def test_a_stamp_bump_that_rolled_back_is_not_mistaken_for_the_next_change(
     with rt.engine.begin() as conn:  # the next committed change reaches the same counter value
         conn.execute(text("UPDATE staff_users SET status = 'disabled' WHERE username = 'mod'"))
     assert _read(client, mod, author) == 401
+
+
+def test_a_cached_token_revoked_over_the_api_is_refused_on_the_next_request(
+    client: TestClient, rt: Runtime, mod: str
+) -> None:
+    author = account(client)
+    assert _read(client, mod, author) == 200
+    assert _read(client, mod, author) == 200  # cached now: served on a plain connection
+    mine = client.get("/v1/auth/tokens", headers=bearer(mod)).json()
+    assert client.delete(f"/v1/auth/tokens/{mine[0]['id']}", headers=bearer(mod)).status_code == 200
+    assert _read(client, mod, author) == 401
+
+
+def test_a_cached_token_still_records_its_use_once_a_minute(
+    client: TestClient, rt: Runtime, clock: Clock, mod: str
+) -> None:
+    author = account(client)
+    assert _read(client, mod, author) == 200
+    assert _read(client, mod, author) == 200  # cached now
+
+    def last_used() -> object:
+        with transaction(rt.sessions) as session:
+            return session.scalar(select(ApiToken.last_used_at).where(ApiToken.token_hash == digest(mod)))
+
+    seen = last_used()
+    clock.advance(seconds=30)
+    assert _read(client, mod, author) == 200
+    assert last_used() == seen  # within the minute: no write
+    clock.advance(minutes=2)
+    assert _read(client, mod, author) == 200
+    assert last_used() == clock.now

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Annotated
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from townsquare.access.models import StaffUser
-from townsquare.access.principal_cache import token_principal
+from townsquare.access.principal_cache import cached_token_principal, token_principal
 from townsquare.access.roles import ALL_PERMISSIONS
 from townsquare.access.service import Principal, principal_for_session
 from townsquare.db import transaction
 from townsquare.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from townsquare.runtime import Runtime
 
 SESSION_COOKIE = "ts_session"
 CSRF_HEADER = "x-csrf-token"
@@ -46,29 +50,38 @@ def authenticate(
     """Resolve the caller from a bearer token or a session cookie, or refuse with 401."""
     rt = request.app.state.runtime
     now = rt.now()
-    cookie = request.cookies.get(SESSION_COOKIE)
-    with transaction(rt.sessions) as session:
-        if credentials is not None:
-            # Cached per token while the `access` change stamp stands: revocations, role changes,
-            # disabled users and freezes still apply to the very next request (principal_cache).
-            found_token = token_principal(session, rt.engine, credentials.credentials, now)
-            if found_token is None:
-                raise Unauthorized("the token is unknown, expired or revoked")
-            principal, must_change = found_token
-            request.state.must_change_password = must_change
-        elif cookie:
-            found = principal_for_session(session, cookie, now)
-            if found is None:
-                raise Unauthorized("the session has expired; log in again")
-            principal, row = found
-            if request.method not in SAFE_METHODS and not _csrf_ok(request, row.csrf_token, csrf_form):
-                raise Forbidden("missing or wrong CSRF token", {"field": "csrf_token"})
-        else:
-            raise Unauthorized("a bearer token or a login session is required")
-        if credentials is None:
-            user = session.get(StaffUser, principal.user_id) if principal.user_id is not None else None
-            request.state.must_change_password = bool(user is not None and user.must_change_password)
+    if credentials is not None:
+        # Cached per token while the `access` change stamp stands: revocations, role changes,
+        # disabled users and freezes still apply to the very next request (principal_cache). A cached
+        # token is checked on a plain connection; only a new or stale one needs a session.
+        found_token = cached_token_principal(rt.engine, credentials.credentials, now)
+        if found_token is None:
+            with transaction(rt.sessions) as session:
+                found_token = token_principal(session, rt.engine, credentials.credentials, now)
+        if found_token is None:
+            raise Unauthorized("the token is unknown, expired or revoked")
+        principal, must_change = found_token
+        request.state.must_change_password = must_change
+    else:
+        principal = _session_principal(request, rt, now, csrf_form)
     request.state.principal = principal
+    return principal
+
+
+def _session_principal(request: Request, rt: Runtime, now: datetime, csrf_form: str | None) -> Principal:
+    """The person behind the UI session cookie (CSRF checked on unsafe methods), or 401/403."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthorized("a bearer token or a login session is required")
+    with transaction(rt.sessions) as session:
+        found = principal_for_session(session, cookie, now)
+        if found is None:
+            raise Unauthorized("the session has expired; log in again")
+        principal, row = found
+        if request.method not in SAFE_METHODS and not _csrf_ok(request, row.csrf_token, csrf_form):
+            raise Forbidden("missing or wrong CSRF token", {"field": "csrf_token"})
+        user = session.get(StaffUser, principal.user_id) if principal.user_id is not None else None
+        request.state.must_change_password = bool(user is not None and user.must_change_password)
     return principal
 
 

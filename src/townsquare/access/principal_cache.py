@@ -12,6 +12,9 @@ the resolved Principal per token hash together with:
   expiry, a scheduled freeze starting or ending): the entry is not used from then on.
 
 Unknown, revoked and expired tokens are never cached. The once-a-minute `last_used_at` write is kept.
+
+`cached_token_principal` serves a token already in the cache on a plain connection: the same stamp
+read and expiry checks, without an ORM session (which costs more than the query on the ingest path).
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ class PrincipalCache:
             return None
         return entry
 
+    def holds(self, key: str) -> bool:
+        """Whether an entry for `key` is present (it may still be stale: `get` decides)."""
+        return key in self._entries
+
     def put(self, key: str, entry: _Entry) -> None:
         """Remember a resolved token."""
         with self._lock:
@@ -96,6 +103,33 @@ def _next_change(session: Session, token: ApiToken, user_id: int, now: datetime)
     return min(edges)
 
 
+def _touch(entry: _Entry, now: datetime) -> bool:
+    """Whether the token's `last_used_at` is due for its once-a-minute write (and mark it written)."""
+    if entry.last_used_at is not None and now - entry.last_used_at <= _LAST_USED_EVERY:
+        return False
+    entry.last_used_at = now
+    return True
+
+
+def cached_token_principal(engine: Engine, plain: str, now: datetime) -> tuple[Principal, bool] | None:
+    """(principal, must change password) for a token the cache holds and that is still exact, checked
+    on a plain connection; None when it is not cached or is stale (resolve it with `token_principal`)."""
+    cache = cache_for(engine)
+    key = digest(plain)
+    if not cache.holds(key):
+        return None
+    with engine.connect() as conn:
+        entry = cache.get(key, stamps.read(conn).get(stamps.ACCESS), now)
+        if entry is None:
+            return None
+        if _touch(entry, now):
+            conn.execute(
+                update(ApiToken).where(ApiToken.id == entry.principal.token_id).values(last_used_at=now)
+            )
+            conn.commit()
+    return entry.principal, entry.must_change_password
+
+
 def token_principal(
     session: Session, engine: Engine, plain: str, now: datetime
 ) -> tuple[Principal, bool] | None:
@@ -105,10 +139,9 @@ def token_principal(
     stamp = stamps.read(session).get(stamps.ACCESS)  # before resolving: a change in between is not missed
     entry = cache.get(key, stamp, now)
     if entry is not None:
-        token_id = entry.principal.token_id
-        if entry.last_used_at is None or now - entry.last_used_at > _LAST_USED_EVERY:
+        if _touch(entry, now):
+            token_id = entry.principal.token_id
             session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-            entry.last_used_at = now
         return entry.principal, entry.must_change_password
     principal = principal_for_token(session, plain, now)
     if principal is None or principal.user_id is None or principal.token_id is None:

@@ -100,7 +100,7 @@ class Featurizer:
         return h
 
     def counts(self, texts: Sequence[str]) -> csr_matrix:
-        """Raw hashed n-gram counts, one row per text."""
+        """Raw hashed n-gram counts, one row per text (canonical: columns sorted, no duplicates)."""
         chunks: list[np.ndarray] = []
         lengths = np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
@@ -133,15 +133,33 @@ class Featurizer:
         return self.weigh(m)
 
     def weigh(self, m: csr_matrix) -> csr_matrix:
-        """Apply 1 + log(count), the idf weights and row normalisation to a counts matrix."""
-        m = m.copy()
-        m.data = 1.0 + np.log(m.data)
+        """Apply 1 + log(count), the idf weights and row normalisation to a counts matrix.
+
+        On the arrays, with the same float32 arithmetic (and order of summation) as scipy's
+        `m.multiply(m).sum(axis=1)` on a canonical matrix, so rows are bit-for-bit what they were.
+        """
+        if not m.has_canonical_format:  # `counts` never makes one; sum a copy, never the caller's
+            m = m.copy()
+            m.sum_duplicates()
+        data = 1.0 + np.log(m.data)
         if self.idf is not None:
-            m.data *= self.idf[m.indices]
-        sq = np.asarray(m.multiply(m).sum(axis=1)).ravel()
+            data *= self.idf[m.indices]
+        per_row = np.diff(m.indptr)
+        squares = data * data
+        kept = squares != 0  # scipy's elementwise product drops the zeros before summing
+        kept_ptr = np.zeros(len(per_row) + 1, dtype=np.int64)
+        if len(per_row):
+            row_of = np.repeat(np.arange(len(per_row)), per_row)
+            np.cumsum(np.bincount(row_of[kept], minlength=len(per_row)), out=kept_ptr[1:])
+        sq = np.zeros(len(per_row), dtype=squares.dtype)
+        rows = np.flatnonzero(np.diff(kept_ptr))
+        if len(rows):
+            sq[rows] = np.add.reduceat(squares[kept], kept_ptr[rows])
         norms = np.sqrt(np.maximum(sq, 1e-12))
-        m.data /= np.repeat(norms, np.diff(m.indptr)).astype(np.float32)
-        return m
+        data /= np.repeat(norms, per_row).astype(np.float32)
+        out = csr_matrix((data, m.indices.copy(), m.indptr.copy()), shape=m.shape)
+        out.has_canonical_format = True
+        return out
 
     def fit_idf(self, counts: csr_matrix) -> np.ndarray:
         """Learn smoothed idf weights from a training counts matrix (features never seen get 0)."""
