@@ -4,8 +4,9 @@
 Validation rows (never test rows, nor a validation text that is another streamed task's test row) of
 every task the exposure benchmark streams are labelled by the policy-matched ground truth
 (`bench/ground_truth.yaml`), scored by the text banks and the models as the live runtime scores them
-(semantic tier on, as `make demo`), and reweighted so that `--base-rate` of posts violate. For each live policy's signal rule (policy, scorer), an isotonic fit of "the post
-violates" on the rule's score gives the precision a case opened at that score would have on the stream.
+(semantic tier on, as `make demo`), and reweighted so that `--base-rate` of posts violate. For each
+live policy's signal rule (policy, scorer), an isotonic fit of "the post violates" on the rule's score
+gives the precision a case opened at that score would have on the stream.
 One cut-off on that precision, the lowest whose weighted case volume stays within `--budget` of posts,
 gives every rule's review threshold: the lowest score whose calibrated precision reaches the cut-off.
 Equal marginal precision across rules is what makes the most of a fixed number of cases.
