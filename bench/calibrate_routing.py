@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Case-opening thresholds per policy, calibrated on validation data at the platform's base rate.
 
-Validation rows (never test rows) of every task the exposure benchmark streams are labelled by the
-policy-matched ground truth (`bench/ground_truth.yaml`), scored by the text banks and the models as the
-live runtime scores them (semantic tier on, as `make demo`), and reweighted so that `--base-rate` of
-posts violate. For each live policy's signal rule (policy, scorer), an isotonic fit of "the post
-violates" on the rule's score gives the precision a case opened at that score would have on the stream.
+Validation rows (never test rows, nor a validation text that is another streamed task's test row) of
+every task the exposure benchmark streams are labelled by the policy-matched ground truth
+(`bench/ground_truth.yaml`), scored by the text banks and the models as the live runtime scores them
+(semantic tier on, as `make demo`), and reweighted so that `--base-rate` of posts violate. For each
+live policy's signal rule (policy, scorer), an isotonic fit of "the post violates" on the rule's score
+gives the precision a case opened at that score would have on the stream.
 One cut-off on that precision, the lowest whose weighted case volume stays within `--budget` of posts,
 gives every rule's review threshold: the lowest score whose calibrated precision reaches the cut-off.
 Equal marginal precision across rules is what makes the most of a fixed number of cases.
@@ -46,7 +47,7 @@ from sklearn.isotonic import IsotonicRegression
 import ground_truth
 from townsquare.config import PROJECT_ROOT, Settings
 from townsquare.detection.artifacts import read_manifest
-from townsquare.detection.training.datasets import load_task
+from townsquare.detection.training.datasets import TaskData, load_task
 from townsquare.detection.training.metrics import auto_threshold_at_base_rate
 from townsquare.pipeline.score import detect
 from townsquare.review.likelihood import fingerprint
@@ -60,16 +61,28 @@ BATCH = 256
 
 
 def validation_set(data_dir: Path) -> tuple[list[str], np.ndarray]:
-    """Distinct validation texts of every task with a policy-matched label (ambiguous ones left out)."""
+    """Distinct validation texts of every task with a policy-matched label (ambiguous ones left out).
+
+    A dataset split separately for two tasks (Davidson for hate and abuse, the SMS sets for scam and
+    spam, each stratified on its own label) can put a text in one task's validation split and another's
+    test split; the exposure stream draws from every task's test split, so such texts are left out.
+    """
     truth = ground_truth.build(data_dir)
+    tasks = [load_task(task, data_dir) for task in TASKS]
+    test = test_texts(tasks)
     seen: dict[str, bool] = {}
-    for task in TASKS:
-        for row in load_task(task, data_dir).rows("val"):
+    for data in tasks:
+        for row in data.rows("val"):
             found = truth.policies(row.text)
-            if found is not None and row.text not in seen:
+            if found is not None and row.text not in seen and row.text.strip() not in test:
                 seen[row.text] = bool(found)
     texts = sorted(seen)
     return texts, np.array([seen[t] for t in texts], dtype=bool)
+
+
+def test_texts(tasks: Sequence[TaskData]) -> set[str]:
+    """Every test row's text (stripped) of the given tasks: never calibrated on."""
+    return {row.text.strip() for data in tasks for row in data.rows("test")}
 
 
 Rule = tuple[str, str]

@@ -206,7 +206,7 @@ def test_shadow_mode_uses_shadow_version(policies: PolicySet) -> None:
     assert shadow_d.versions["hate_speech"] == 2
     assert shadow_d.primary is not None
     assert shadow_d.primary.state == "shadow"
-    assert shadow_d.versions["spam"] == 3  # areas without a shadow fall back to live
+    assert shadow_d.versions["spam"] == 4  # areas without a shadow fall back to live
 
 
 def test_unknown_scorer_is_ignored(policies: PolicySet) -> None:

@@ -74,3 +74,11 @@ def test_priority_uses_the_calibrated_likelihood() -> None:
     assert calibrated == pytest.approx(raw * 0.08 / 0.78)
     assert shown["calibrated"] == 0.08
     assert shown["likelihood"] == 0.08
+
+
+def test_a_model_that_opens_no_case_leaves_the_calibration_in_force() -> None:
+    scoring = {"fast/hate.npz": "a", "semantic/model.onnx": "b", "claims.json": "c"}
+    same = likelihood.fingerprint({**scoring, "brandsafety/labels.npz": "retrained"})
+    assert same == likelihood.fingerprint({**scoring, "brandsafety/labels.npz": "old"})
+    for name in scoring:  # a fast head, the semantic tier or the claim library: calibrate again
+        assert likelihood.fingerprint({**scoring, name: "retrained"}) != likelihood.fingerprint(scoring)

@@ -6,7 +6,10 @@ one (policy, scorer) to another. `bench/calibrate_routing.py` fits, on validatio
 base rate, the share of violating posts at each score of each live rule (isotonic) and writes the
 breakpoints to `likelihood.json` with a fingerprint of the model artifacts it scored with. Priority reads
 the likelihood from here when the fingerprint matches the models loaded; after a retraining (another
-fingerprint) it falls back to the raw score until the calibration is run again.
+fingerprint) it falls back to the raw score until the calibration is run again. The fingerprint covers
+only the artifacts that make the review signals' scores (`SCORING`: the fast heads, the semantic tier,
+the claim library and its verifier); a model that feeds no case-opening signal (brand safety) can change
+without silently turning the calibration off.
 """
 
 from __future__ import annotations
@@ -23,9 +26,14 @@ import numpy as np
 LIKELIHOOD_FILE = Path(__file__).resolve().with_name("likelihood.json")
 
 
+# Manifest entries whose change changes a review signal's score (and so the calibration).
+SCORING = ("fast/", "semantic/", "claims.json")
+
+
 def fingerprint(files: dict[str, str]) -> str:
-    """A short fingerprint of a model manifest's files (name -> sha256)."""
-    return hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:16]
+    """A short fingerprint of the scoring artifacts in a model manifest's files (name -> sha256)."""
+    scoring = sorted((k, v) for k, v in files.items() if k.startswith(SCORING))
+    return hashlib.sha256(json.dumps(scoring).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
