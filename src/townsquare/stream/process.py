@@ -155,12 +155,19 @@ def _one(session: Session, rt: Runtime, m: Message) -> dict[str, Any]:
     raise ValueError(f"unknown kind {m.kind}")
 
 
-def _runs(messages: list[Message]) -> list[list[Message]]:
-    """Consecutive posts from one sender form one run; every other message is a run of its own."""
+def _runs(messages: list[Message], limit: int) -> list[list[Message]]:
+    """Consecutive posts from one sender form runs of at most `limit`; every other message is a run of
+    its own."""
     runs: list[list[Message]] = []
     for m in messages:
         last = runs[-1] if runs else None
-        if last and m.kind == "post" and last[0].kind == "post" and last[0].actor == m.actor:
+        if (
+            last
+            and len(last) < limit
+            and m.kind == "post"
+            and last[0].kind == "post"
+            and last[0].actor == m.actor
+        ):
             last.append(m)
         else:
             runs.append([m])
@@ -209,7 +216,7 @@ def apply(rt: Runtime, messages: list[Message], now: Callable[[], datetime] | No
     """
     clock = now or (lambda: datetime.now(UTC))
     out: list[Outcome] = []
-    for run in _runs(messages):
+    for run in _runs(messages, min(rt.settings.stream_batch, rt.settings.max_batch)):
         try:
             results = _apply_run(rt, run, clock)
         except Exception as exc:

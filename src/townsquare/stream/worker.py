@@ -152,12 +152,52 @@ class Worker:
         return done
 
     def _process_hands(self, shards: list[int]) -> int:
-        """Process the shards' messages in hand, one shard after another, until a refresh is due."""
-        done = 0
+        """Apply the shards' messages in hand, in groups of about one read, until a refresh is due.
+
+        Shards whose messages together fit in one batch (`stream_batch`) are applied as one list (shard
+        after shard, so each account's order holds), where consecutive posts form one run and one
+        transaction: small reads spread over many shards cost one transaction, not one per shard,
+        while full reads keep one transaction each. A refresh due between groups ends the pass; what
+        is left stays in hand.
+        """
+        done, group, size = 0, list[int](), 0
         for n in shards:
-            if self.leases.due():
-                break
-            done += self._process(n, self.shards[n])
+            k = len(self.shards[n].hand)
+            if group and size + k > self.s.stream_batch:
+                done += self._apply_group(group)
+                group, size = [], 0
+            if not group and self.leases.due():
+                return done
+            group.append(n)
+            size += k
+        if group:
+            done += self._apply_group(group)
+        return done
+
+    def _apply_group(self, shards: list[int]) -> int:
+        """Apply a group of shards' messages together; settle each shard on its own (a message to retry
+        stops the list there: the shards after it keep their messages for the next pass)."""
+        prepared = [(n, *self._prepare(n, self.shards[n])) for n in shards]
+        msgs = [m for _, _, shard_msgs, _ in prepared for m in shard_msgs]
+        started = time.perf_counter()
+        try:
+            outcomes = process.apply(self.rt, [m for _, m in msgs]) if msgs else []
+        except Exception as exc:
+            if not process.is_outage(exc):
+                raise
+            metrics.ERRORS.labels("database").inc()
+            retry_at = time.monotonic() + backoff(self.outages, self.s.stream_backoff_max_s)
+            self.outages += 1
+            for n in shards:
+                self.shards[n].retry_at = retry_at
+            log.warning("database unavailable (%s); retrying", type(exc).__name__)
+            return 0
+        metrics.BATCH.observe(time.perf_counter() - started)
+        done, at = 0, 0
+        for n, stream, shard_msgs, buried in prepared:
+            mine = outcomes[at : at + len(shard_msgs)]
+            at += len(shard_msgs)
+            done += self._settle(stream, self.shards[n], shard_msgs, mine, buried)
         return done
 
     def _pause(self) -> float:
@@ -231,8 +271,11 @@ class Worker:
         return self._process_hands(todo)
 
     # -- applying ------------------------------------------------------------------------------------
-    def _process(self, shard: int, st: ShardState) -> int:
-        """Apply what is in hand for a shard, in order; returns how many messages finished."""
+    def _prepare(
+        self, shard: int, st: ShardState
+    ) -> tuple[str, list[tuple[Held, keys.Message]], list[tuple[Held, str]]]:
+        """A shard's stream key, its messages in hand parsed, and those to dead-letter unapplied
+        (delivered too often, or malformed)."""
         stream = keys.stream_key(self.s, shard)
         msgs: list[tuple[Held, keys.Message]] = []
         buried: list[tuple[Held, str]] = []
@@ -245,19 +288,7 @@ class Worker:
                 msgs.append((h, keys.Message.parse(stream, h.id, h.fields)))
             except ValueError as exc:
                 buried.append((h, f"malformed message: {exc}"))
-        started = time.perf_counter()
-        try:
-            outcomes = process.apply(self.rt, [m for _, m in msgs]) if msgs else []
-        except Exception as exc:
-            if not process.is_outage(exc):
-                raise
-            metrics.ERRORS.labels("database").inc()
-            st.retry_at = time.monotonic() + backoff(self.outages, self.s.stream_backoff_max_s)
-            self.outages += 1
-            log.warning("database unavailable (%s); retrying", type(exc).__name__)
-            return 0
-        metrics.BATCH.observe(time.perf_counter() - started)
-        return self._settle(stream, st, msgs, outcomes, buried)
+        return stream, msgs, buried
 
     def _settle(
         self,
