@@ -171,3 +171,26 @@ def test_a_worker_holding_every_busy_shard_makes_room_for_one_that_joins(
         assert time.monotonic() < deadline
     exactly_once(srt, 24)
     chain_ok(srt)
+
+
+def test_small_reads_over_many_shards_are_applied_in_one_transaction(srt: Runtime) -> None:
+    from townsquare.eventlog.events import EventBatch
+
+    srt.settings = srt.settings.model_copy(update={"stream_shards": 8})
+    msgs = records(8, 1, tag="g")
+    service.enqueue(srt, msgs[:8], "t")  # the accounts
+    w = Worker(srt, name="w1")
+    drain(w)
+    service.enqueue(srt, msgs[8:], "t")  # one post per account, over several shards
+    shards = {keys.shard_of(str(body["author"]), 8) for _, body in msgs[8:]}
+    assert len(shards) >= 3
+
+    def batches() -> int:
+        with transaction(srt.sessions) as session:
+            return int(session.scalar(select(func.count()).select_from(EventBatch)) or 0)
+
+    before = batches()
+    drain(w)
+    assert batches() - before == 1  # one transaction (one event batch), not one per shard
+    exactly_once(srt, 8)
+    chain_ok(srt)
