@@ -16,7 +16,6 @@ from townsquare.stream.models import StreamOffset
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 ALERTS = Alert.__table__
-OFFSETS = StreamOffset.__table__
 
 
 def _alerts(n: int, tag: str) -> list[dict[str, object]]:
@@ -47,7 +46,7 @@ def _read(rt: Runtime, tag: str) -> list[tuple[object, ...]]:
 def test_bulk_rows_store_what_an_insert_stores(rt: Runtime, n: int) -> None:
     with transaction(rt.sessions) as session:
         session.execute(insert(ALERTS), _alerts(n, "by-insert"))
-        ids = bulkrows.insert_rows_returning_ids(session, ALERTS, _alerts(n, "by-bulk"))  # type: ignore[arg-type]
+        ids = bulkrows.insert_rows_returning_ids(session, Alert, _alerts(n, "by-bulk"))
     by_insert, by_bulk = _read(rt, "by-insert"), _read(rt, "by-bulk")
     assert len(by_bulk) == n
     assert [r[1:] for r in by_bulk] == [r[1:] for r in by_insert]
@@ -61,7 +60,7 @@ def test_bulk_rows_store_what_an_insert_stores(rt: Runtime, n: int) -> None:
 
 def test_copy_serves_postgres_only(rt: Runtime) -> None:
     with transaction(rt.sessions) as session:
-        ready = bulkrows._copy_ready(session, ALERTS, _alerts(40, "x"))  # type: ignore[arg-type]
+        ready = bulkrows._copy_ready(session, bulkrows._table(Alert), _alerts(40, "x"))
     assert ready is (rt.engine.dialect.name == "postgresql")
 
 
@@ -70,10 +69,10 @@ def test_a_duplicate_key_is_an_integrity_error_and_nothing_of_the_batch_stays(rt
         return [{"message_key": k, "kind": "post", "appended_at": T0, "processed_at": T0} for k in keys]
 
     with transaction(rt.sessions) as session:
-        bulkrows.insert_rows(session, OFFSETS, offsets(["s/1-0"]))  # type: ignore[arg-type]
+        bulkrows.insert_rows(session, StreamOffset, offsets(["s/1-0"]))
     batch = [f"s/{i}-0" for i in range(2, 30)] + ["s/1-0"]
     with pytest.raises(IntegrityError), transaction(rt.sessions) as session:
-        bulkrows.insert_rows(session, OFFSETS, offsets(batch))  # type: ignore[arg-type]
+        bulkrows.insert_rows(session, StreamOffset, offsets(batch))
     with transaction(rt.sessions) as session:
         stored = session.scalars(select(StreamOffset.message_key)).all()
         result = session.scalar(select(StreamOffset.result))

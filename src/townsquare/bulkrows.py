@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import Dialect
@@ -23,16 +23,27 @@ from sqlalchemy.orm import Session
 COPY_FROM = 8  # fewer rows than this: the INSERT costs no more than setting up a COPY
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (every row with the same keys) into `table`."""
+def _table(target: Table | type[Any]) -> Table:
+    """A table, or the table of a mapped class."""
+    return target if isinstance(target, Table) else cast(Table, target.__table__)
+
+
+def insert_rows(session: Session, target: Table | type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (every row with the same keys) into a table or a mapped class's table."""
+    table = _table(target)
     if not rows:
         return
-    if not _copy(session, table, rows):
+    if _copy_ready(session, table, rows):
+        _copy(session, table, rows)
+    else:
         session.execute(insert(table), list(rows))
 
 
-def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+def insert_rows_returning_ids(
+    session: Session, target: Table | type[Any], rows: Sequence[dict[str, Any]]
+) -> list[int]:
     """Insert `rows` and return their new ids, in row order."""
+    table = _table(target)
     if not rows:
         return []
     if _copy_ready(session, table, rows):
@@ -52,10 +63,8 @@ def _copy_ready(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     return _plan(table, bind.dialect, tuple(rows[0])) is not None
 
 
-def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> bool:
-    """COPY the rows; False (nothing written) where COPY does not serve."""
-    if not _copy_ready(session, table, rows):
-        return False
+def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY the rows (the caller checked `_copy_ready`)."""
     keys = tuple(rows[0])
     plan = _plan(table, session.get_bind().dialect, keys)
     assert plan is not None
@@ -73,7 +82,6 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> boo
         # As for any statement SQLAlchemy runs: the matching sqlalchemy.exc class (IntegrityError for a
         # duplicate key, OperationalError for a lost server), and a lost connection is invalidated.
         conn._handle_dbapi_exception(exc, sql, None, None, None)
-    return True
 
 
 def _next_ids(session: Session, table: Table, n: int) -> list[int]:

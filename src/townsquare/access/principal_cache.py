@@ -24,7 +24,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from townsquare import stamps
@@ -103,12 +103,14 @@ def _next_change(session: Session, token: ApiToken, user_id: int, now: datetime)
     return min(edges)
 
 
-def _touch(entry: _Entry, now: datetime) -> bool:
-    """Whether the token's `last_used_at` is due for its once-a-minute write (and mark it written)."""
-    if entry.last_used_at is not None and now - entry.last_used_at <= _LAST_USED_EVERY:
-        return False
-    entry.last_used_at = now
-    return True
+def _serve(db: Session | Connection, entry: _Entry | None, now: datetime) -> tuple[Principal, bool] | None:
+    """A cached entry's answer, writing the token's `last_used_at` once a minute; None without one."""
+    if entry is None:
+        return None
+    if entry.last_used_at is None or now - entry.last_used_at > _LAST_USED_EVERY:
+        db.execute(update(ApiToken).where(ApiToken.id == entry.principal.token_id).values(last_used_at=now))
+        entry.last_used_at = now
+    return entry.principal, entry.must_change_password
 
 
 def cached_token_principal(engine: Engine, plain: str, now: datetime) -> tuple[Principal, bool] | None:
@@ -119,15 +121,9 @@ def cached_token_principal(engine: Engine, plain: str, now: datetime) -> tuple[P
     if not cache.holds(key):
         return None
     with engine.connect() as conn:
-        entry = cache.get(key, stamps.read(conn).get(stamps.ACCESS), now)
-        if entry is None:
-            return None
-        if _touch(entry, now):
-            conn.execute(
-                update(ApiToken).where(ApiToken.id == entry.principal.token_id).values(last_used_at=now)
-            )
-            conn.commit()
-    return entry.principal, entry.must_change_password
+        found = _serve(conn, cache.get(key, stamps.read(conn).get(stamps.ACCESS), now), now)
+        conn.commit()
+    return found
 
 
 def token_principal(
@@ -137,12 +133,9 @@ def token_principal(
     cache = cache_for(engine)
     key = digest(plain)
     stamp = stamps.read(session).get(stamps.ACCESS)  # before resolving: a change in between is not missed
-    entry = cache.get(key, stamp, now)
-    if entry is not None:
-        if _touch(entry, now):
-            token_id = entry.principal.token_id
-            session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-        return entry.principal, entry.must_change_password
+    found = _serve(session, cache.get(key, stamp, now), now)
+    if found is not None:
+        return found
     principal = principal_for_token(session, plain, now)
     if principal is None or principal.user_id is None or principal.token_id is None:
         return None

@@ -174,7 +174,7 @@ def posts_written(
                 "recorded_at": now,
             }
         )
-    bulkrows.insert_rows(session, PostLabels.__table__, rows)  # type: ignore[arg-type]
+    bulkrows.insert_rows(session, PostLabels, rows)
 
 
 def _latest(session: Session, post_id: int) -> PostLabels | None:

@@ -209,7 +209,7 @@ def _write_batch(session: Session) -> None:
         }
         for i, (d, body, leaf) in enumerate(zip(drafts, bodies, leaves, strict=True))
     ]
-    bulkrows.insert_rows(session, Event.__table__, rows)  # type: ignore[arg-type]
+    bulkrows.insert_rows(session, Event, rows)
     drafts.clear()
 
 

@@ -119,14 +119,6 @@ def _plan_all(
             decide.record_decided(session, rt, item.data.platform_id, 1, p.shadow, p, "ingest")
 
 
-def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    return bulkrows.insert_rows_returning_ids(session, model.__table__, rows)
-
-
-def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    bulkrows.insert_rows(session, model.__table__, rows)
-
-
 def _link_in_batch(session: Session, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
     """Replies and quotes whose parent arrived earlier in the same batch (its id exists only now)."""
     links = []
@@ -158,10 +150,10 @@ def write(
     now = rt.now()
     _plan_all(session, rt, items, strikes, actor, now)
     post_rows = [_post_row(i, parents, now) for i in items]
-    post_ids = _insert_returning_ids(session, Post, post_rows)
+    post_ids = bulkrows.insert_rows_returning_ids(session, Post, post_rows)
     ids = {i.data.platform_id: pid for i, pid in zip(items, post_ids, strict=True)}
     _link_in_batch(session, post_rows, ids)
-    _insert(
+    bulkrows.insert_rows(
         session,
         PostVersion,
         [
@@ -180,19 +172,19 @@ def write(
         for i, pid in zip(items, post_ids, strict=True)
         for row in decide.signal_rows(i.plan.signals if i.plan else [], 1, now)
     ]
-    _insert(session, SignalRecord, signal_rows)
+    bulkrows.insert_rows(session, SignalRecord, signal_rows)
     live_rows = [
         {"post_id": pid, **decide.verdict_row(rt, i.plan.live, 1, "ingest")}
         for i, pid in zip(items, post_ids, strict=True)
         if i.plan
     ]
-    live_ids = _insert_returning_ids(session, Verdict, live_rows)
+    live_ids = bulkrows.insert_rows_returning_ids(session, Verdict, live_rows)
     shadow_rows = [
         {"post_id": pid, **decide.verdict_row(rt, i.plan.shadow, 1, "ingest")}
         for i, pid in zip(items, post_ids, strict=True)
         if i.plan and i.plan.shadow
     ]
-    _insert(session, Verdict, shadow_rows)
+    bulkrows.insert_rows(session, Verdict, shadow_rows)
     actions = _enforce(session, rt, items, post_ids, live_ids)
     route.after_batch(session, rt, items, post_ids, live_ids, actions)
     return [

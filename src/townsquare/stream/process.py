@@ -90,7 +90,7 @@ def _record(session: Session, done: list[tuple[Message, dict[str, Any]]], now: d
         return
     bulkrows.insert_rows(
         session,
-        StreamOffset.__table__,  # type: ignore[arg-type]
+        StreamOffset,
         [
             {
                 "message_key": m.key,
