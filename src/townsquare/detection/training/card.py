@@ -8,7 +8,7 @@ from townsquare.detection.training.datasets import SEED
 
 FAST_TABLE = "## Fast tier on the test splits"
 REPRODUCE = """```sh
-make venv                                   # or: pip install -e '.[dev,semantic]'
+make venv                                   # or: pip install -e '.[dev,semantic,training]'
 .venv/bin/townsquare models train           # every artifact from ../shared/datasets, fixed seeds
 .venv/bin/townsquare models eval            # writes this card and bench/results/quality.json
 ```"""
