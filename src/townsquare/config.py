@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=10_000, description="Longest post or report text accepted.")
     max_body_bytes: int = Field(default=8_000_000, description="Largest request body accepted (413 above).")
     max_batch: int = Field(default=1_000, description="Most posts in one batch request.")
+    post_group_max: int = Field(
+        default=64,
+        ge=1,
+        description="Most single posts (POST /v1/posts) that arrive together and are decided in one "
+        "transaction (group commit); 1 gives each request its own transaction.",
+    )
     session_hours: float = Field(default=12.0, description="Lifetime of a UI login session.")
     cookie_secure: bool = Field(default=True, description="Mark the session cookie Secure (HTTPS only).")
     token_days: int = Field(default=90, description="Default lifetime of a new API token, in days.")

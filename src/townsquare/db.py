@@ -158,3 +158,89 @@ class EngineCache(Generic[K, V]):
         """Store the value built for this stamp."""
         with self._lock:
             self._items[session.get_bind().engine] = (stamp, value)
+
+
+R = TypeVar("R")
+
+
+class _Ticket(Generic[T, R]):
+    __slots__ = ("key", "item", "done", "result", "error")
+
+    def __init__(self, key: str, item: T) -> None:
+        self.key, self.item = key, item
+        self.done = False
+        self.result: R | None = None
+        self.error: BaseException | None = None
+
+
+class GroupCommit(Generic[T, R]):
+    """Group commit: concurrent callers with the same key share one run (one transaction) of their items.
+
+    The first caller to find no run in progress leads: it takes every waiting item with the key of the
+    oldest (up to `limit`), runs them together and hands out the results; items that arrive meanwhile
+    wait for the next run. Nothing waits on a timer: a caller alone runs at once, and under load the
+    runs grow by themselves. A leader whose own item is done hands the lead to a waiting caller.
+
+    `run` returns one result per item, in order. When it raises for a group of several, each item is
+    run again on its own, so one item that breaks its run does not fail its neighbours.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._waiting: list[_Ticket[T, R]] = []
+        self._leading = False
+
+    def submit(self, key: str, item: T, run: Callable[[list[T]], list[R]]) -> R:
+        """The result of `item`, run alone or with items other callers submitted meanwhile."""
+        ticket: _Ticket[T, R] = _Ticket(key, item)
+        with self._cond:
+            self._waiting.append(ticket)
+            while self._leading and not ticket.done:
+                self._cond.wait()
+            leader = not ticket.done
+            self._leading = self._leading or leader
+        if leader:
+            try:
+                while not ticket.done:
+                    self._run_next(run)
+            finally:
+                with self._cond:
+                    self._leading = False
+                    self._cond.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.result  # type: ignore[return-value]
+
+    def _run_next(self, run: Callable[[list[T]], list[R]]) -> None:
+        with self._cond:
+            key = self._waiting[0].key
+            group = [t for t in self._waiting if t.key == key][: self.limit]
+            self._waiting = [t for t in self._waiting if t not in group]
+        try:
+            self._settle(group, run)
+        except BaseException as exc:  # interrupted: the callers waiting on this group get the error
+            for t in group:
+                t.error = exc
+            raise
+        finally:
+            with self._cond:
+                for t in group:
+                    t.done = True
+                self._cond.notify_all()
+
+    @staticmethod
+    def _settle(group: list[_Ticket[T, R]], run: Callable[[list[T]], list[R]]) -> None:
+        try:
+            for t, result in zip(group, run([t.item for t in group]), strict=True):
+                t.result = result
+            return
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].error = exc
+                return
+        for t in group:  # the group failed: each on its own, so only what fails alone fails
+            try:
+                [t.result] = run([t.item])
+            except Exception as exc:
+                t.error = exc

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.appeals.rules import Rules, load_rules
 from townsquare.config import Settings
-from townsquare.db import make_engine, make_sessionmaker
+from townsquare.db import GroupCommit, make_engine, make_sessionmaker
 from townsquare.detection.classify import Classifier
 from townsquare.detection.loading import load_classifier
 from townsquare.detection.textbanks import TextBankScorer, load_textbanks
@@ -50,6 +51,15 @@ class Runtime:
     _key: Ed25519PrivateKey | None = None
     _link_key: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _post_group: GroupCommit[Any, Any] | None = None
+
+    @property
+    def post_group(self) -> GroupCommit[Any, Any]:
+        """Single posts that arrive together, decided in one transaction (`post_group_max`)."""
+        with self.lock:
+            if self._post_group is None:
+                self._post_group = GroupCommit(self.settings.post_group_max)
+            return self._post_group
 
     def now(self) -> datetime:
         """The current time (injectable for tests and replays)."""

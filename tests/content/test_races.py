@@ -23,6 +23,7 @@ from tests.browser.conftest import _free_port
 from tests.content import SCAM
 from tests.fixtures import factories as f
 from townsquare.app import create_app
+from townsquare.eventlog import chain
 from townsquare.runtime import Runtime
 
 CLIENTS = 8
@@ -204,3 +205,39 @@ def test_concurrent_appeals_and_actions_are_answers(
     label = {"action": "label", "policy": "spam", "post": benign["platform_id"], "strike": False}
     responses = burst(live_server, admin_token, "/v1/actions", [label] * CLIENTS)
     assert set(_no_server_errors(responses)) <= {201, 409}
+
+
+def test_concurrent_single_posts_each_keep_their_own_outcome(
+    http: httpx.Client,
+    live_server: str,
+    admin_token: str,
+    rt: Runtime,
+) -> None:
+    """Single posts that arrive together share transactions (group commit), never their outcomes: a
+    rejected post is refused alone, a scam is removed with one strike, the rest are stored once."""
+    author = f.account()
+    assert http.post("/v1/accounts", json=author).status_code == 201
+    for _ in range(ROUNDS):
+        good = [f.post(author["platform_id"], f"Morning swim number {n} at the lake.") for n in range(5)]
+        scam = f.post(author["platform_id"], SCAM)
+        unknown = f.post("nobody-sent-this-account")
+        too_long = f.post(author["platform_id"], "x" * (rt.settings.max_text_chars + 1))
+        bodies = [*good[:3], unknown, scam, too_long, *good[3:]]
+        responses = burst(live_server, admin_token, "/v1/posts", bodies)
+        _no_server_errors(responses)
+        for body, resp in zip(bodies, responses, strict=True):
+            if body is unknown or body is too_long:
+                assert resp.status_code == 422, resp.text
+                field = "author" if body is unknown else "text"
+                assert resp.json()["detail"]["field"] == field, resp.text
+                assert http.get(f"/v1/posts/{body['platform_id']}").status_code == 404
+                continue
+            assert resp.status_code == 201, resp.text
+            assert resp.json()["platform_id"] == body["platform_id"]
+            stored = http.get(f"/v1/posts/{body['platform_id']}").json()
+            assert stored["text"] == body["text"]
+            assert len(stored["versions"]) == 1
+            assert len(stored["actions"]) == (1 if body is scam else 0)
+        verdicts = {r.json()["decision"]["verdict_id"] for r in responses if r.status_code == 201}
+        assert len(verdicts) == len(bodies) - 2  # each post its own verdict
+    assert chain.verify(rt).ok

@@ -4,7 +4,8 @@ Every entry point calls this package: the HTTP API (`content.api`), the bulk CLI
 stream workers. Follow one new post from the API to its action:
 
 1. `content/api.py`       the route validates the request and calls
-2. `pipeline/ingest.py`   `ingest_post` / `ingest_batch`: duplicates sorted out, then `write`, which runs
+2. `pipeline/ingest.py`   `ingest_posts` (singles, batches, groups): duplicates sorted out, then `write`,
+                          which runs
 3. `pipeline/score.py`    text banks, models and election scorers (`detect`),
 4. `pipeline/decide.py`   the decision context and the live/shadow decisions (`plan`), stored by `write`,
 5. `pipeline/enforce.py`  the automated content action of a live verdict, applied by

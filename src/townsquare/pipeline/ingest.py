@@ -1,7 +1,8 @@
 """The entry for new posts: validate, then score -> decide -> store -> enforce -> route.
 
-`ingest_post` and `ingest_batch` (the HTTP API, the bulk CLI and the stream workers all call these)
-validate and sort out duplicates; `write` runs the stages for the new posts of a batch:
+`ingest_posts` (behind `ingest_post`, `ingest_batch` and `ingest_post_together`, which the HTTP API, the
+bulk CLI and the stream workers call) validates and sorts out duplicates; `write` runs the stages for
+the new posts of a batch:
 `score.detect` and `decide.plan` for each, bulk INSERTs here, `enforce.enforce` for the few verdicts that
 act, then `route.after_batch` (review cases, ban-evasion milestones, brand safety, elections).
 
@@ -26,6 +27,7 @@ from townsquare import bulkrows
 from townsquare.content import repository as repo
 from townsquare.content.models import Account, Post, PostVersion
 from townsquare.content.schemas import BatchResult, ItemResult, PostCreate
+from townsquare.db import idempotent
 from townsquare.detection.models import SignalRecord
 from townsquare.enforcement import service as enforcement
 from townsquare.enforcement.models import Action
@@ -226,6 +228,9 @@ class Ingested:
     decision: dict[str, Any]
 
 
+Outcome = Ingested | Invalid | Conflict  # a rejected post's error is returned, not raised
+
+
 def check_length(rt: Runtime, text: str, field: str = "text") -> None:
     limit = rt.settings.max_text_chars
     if len(text) > limit:
@@ -246,21 +251,90 @@ def _duplicate(session: Session, existing: Post, data: PostCreate) -> Ingested:
     return Ingested(existing.platform_id, False, first_decision(session, existing))
 
 
-def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> Ingested:
-    """Store, score, decide and enforce one post; a repeat of the same post returns its first decision."""
+def ingest_posts(session: Session, rt: Runtime, posts: list[PostCreate], actor: str) -> list[Outcome]:
+    """Store, score, decide and enforce posts in one transaction, in order; one outcome per post.
+
+    A repeat of a stored post (or of an earlier one in the list) returns the first decision; a post
+    that cannot be stored (too long, unknown author, a conflicting repeat) gets its error and stores
+    nothing, without stopping the others.
+    """
+    refresh_states(session, rt)
+    existing = repo.posts_by_pid(session, [d.platform_id for d in posts])
+    authors = repo.accounts_by_pid(session, [d.author for d in posts])
+    parents = repo.posts_by_pid(session, [p for d in posts for p in (d.reply_to, d.quote_of) if p])
+    crypto.preload_keys(session, {a.id for a in authors.values()})
+    strikes = enforcement.active_strikes(session, {a.id for a in authors.values()}, rt.now())
+    new: dict[str, NewPost] = {}
+    out: list[Outcome] = []
+    undecided: list[Ingested] = []  # new posts and repeats of them: decided once the list is written
+    for data in posts:
+        try:
+            found = _sort_out(session, rt, data, existing, authors, new)
+        except (Invalid, Conflict) as exc:
+            out.append(exc)
+            continue
+        out.append(found)
+        if data.platform_id in new:
+            undecided.append(found)
+    decisions = dict(zip(new, write(session, rt, list(new.values()), parents, strikes, actor), strict=True))
+    for found in undecided:
+        found.decision = decisions[found.platform_id]
+    return out
+
+
+def _sort_out(
+    session: Session,
+    rt: Runtime,
+    data: PostCreate,
+    existing: dict[str, Post],
+    authors: dict[str, Account],
+    new: dict[str, NewPost],
+) -> Ingested:
+    """A duplicate (of a stored post or an earlier one in the list) or a new post; raises when neither.
+
+    A new post (or a repeat of one) has no decision yet: the caller fills it in once the list is written.
+    """
+    pid = data.platform_id
     check_length(rt, data.text)
-    existing = repo.posts_by_pid(session, [data.platform_id]).get(data.platform_id)
-    if existing is not None:
-        return _duplicate(session, existing, data)
-    author = repo.accounts_by_pid(session, [data.author]).get(data.author)
+    if pid in existing:
+        return _duplicate(session, existing[pid], data)
+    if pid in new:
+        first = new[pid].data
+        if first.text != data.text or first.author != data.author:
+            raise Conflict(
+                f"post {pid} was sent twice at once with different contents", {"field": "platform_id"}
+            )
+        return Ingested(pid, False, {})
+    author = authors.get(data.author)
     if author is None:
         raise Invalid(f"unknown author {data.author}; send the account first", {"field": "author"})
-    refresh_states(session, rt)
-    refs = [p for p in (data.reply_to, data.quote_of) if p]
-    parents = repo.posts_by_pid(session, refs) if refs else {}
-    strikes = enforcement.active_strikes(session, {author.id}, rt.now())
-    [decision] = write(session, rt, [NewPost(data, author)], parents, strikes, actor)
-    return Ingested(data.platform_id, True, decision)
+    new[pid] = NewPost(data, author)
+    return Ingested(pid, True, {})
+
+
+def ingest_post(session: Session, rt: Runtime, data: PostCreate, actor: str) -> Ingested:
+    """Store, score, decide and enforce one post; a repeat of the same post returns its first decision."""
+    [outcome] = ingest_posts(session, rt, [data], actor)
+    if isinstance(outcome, Ingested):
+        return outcome
+    raise outcome
+
+
+def ingest_post_together(rt: Runtime, data: PostCreate, actor: str) -> Ingested:
+    """`ingest_post` in a transaction of its own, shared with the single posts of the same actor that
+    arrive while another is being decided (group commit: `runtime.post_group`).
+
+    Concurrent clients sending one post each then cost about what a batch costs per post; a client
+    alone waits for nothing. Each post keeps its own outcome: a rejected one raises here only.
+    """
+
+    def run(posts: list[PostCreate]) -> list[Outcome]:
+        return idempotent(rt.sessions, lambda session: ingest_posts(session, rt, posts, actor))
+
+    outcome = rt.post_group.submit(actor, data, run)
+    if isinstance(outcome, Ingested):
+        return outcome
+    raise outcome
 
 
 def _printable(value: str) -> str:
@@ -293,28 +367,27 @@ def _validate_items(rt: Runtime, items: list[Any]) -> tuple[list[tuple[int, Post
     return valid, errors
 
 
+def _item_result(i: int, pid: str, outcome: Outcome) -> ItemResult:
+    if isinstance(outcome, Ingested):
+        status = "created" if outcome.created else "duplicate"
+        return ItemResult(index=i, platform_id=pid, status=status, decision=outcome.decision)
+    field = (outcome.detail or {}).get("field", "item")
+    error = {"error": outcome.error, "detail": [{"field": field, "message": outcome.message}]}
+    return ItemResult(index=i, platform_id=pid, status="rejected", error=error)
+
+
 def ingest_batch(session: Session, rt: Runtime, items: list[Any], actor: str) -> BatchResult:
     """Ingest many posts in one transaction; a rejected item stores nothing and does not stop the others."""
     if len(items) > rt.settings.max_batch:
         raise Invalid(f"at most {rt.settings.max_batch} posts per batch", {"field": "posts"})
     valid, errors = _validate_items(rt, items)
-    refresh_states(session, rt)
-    existing = repo.posts_by_pid(session, [d.platform_id for _, d in valid])
-    authors = repo.accounts_by_pid(session, [d.author for _, d in valid])
-    parents = repo.posts_by_pid(session, [p for _, d in valid for p in (d.reply_to, d.quote_of) if p])
-    crypto.preload_keys(session, {a.id for a in authors.values()})
-    strikes = enforcement.active_strikes(session, {a.id for a in authors.values()}, rt.now())
     results: dict[int, ItemResult] = {
         i: ItemResult(index=i, platform_id=_raw_pid(items[i]), status="rejected", error=err)
         for i, err in errors.items()
     }
-    new: dict[str, NewPost] = {}
-    for i, data in valid:
-        results[i] = _batch_item(session, i, data, existing, authors, new)
-    decisions = dict(zip(new, write(session, rt, list(new.values()), parents, strikes, actor), strict=True))
-    for item in results.values():
-        if item.status != "rejected" and item.decision is None and item.platform_id in decisions:
-            item.decision = decisions[item.platform_id]
+    outcomes = ingest_posts(session, rt, [d for _, d in valid], actor)
+    for (i, data), outcome in zip(valid, outcomes, strict=True):
+        results[i] = _item_result(i, data.platform_id, outcome)
     ordered = [results[i] for i in range(len(items))]
     return BatchResult(
         created=sum(r.status == "created" for r in ordered),
@@ -322,40 +395,3 @@ def ingest_batch(session: Session, rt: Runtime, items: list[Any], actor: str) ->
         rejected=sum(r.status == "rejected" for r in ordered),
         results=ordered,
     )
-
-
-def _batch_item(
-    session: Session,
-    i: int,
-    data: PostCreate,
-    existing: dict[str, Post],
-    authors: dict[str, Account],
-    new: dict[str, NewPost],
-) -> ItemResult:
-    """Classify one valid batch item: a duplicate (of a stored or an earlier item), rejected, or new."""
-    pid = data.platform_id
-    try:
-        if pid in existing:
-            decision = _duplicate(session, existing[pid], data).decision
-            return ItemResult(index=i, platform_id=pid, status="duplicate", decision=decision)
-        if pid in new:
-            first = new[pid].data
-            if first.text != data.text or first.author != data.author:
-                raise Conflict(
-                    f"post {pid} appears twice in this batch with different contents",
-                    {"field": "platform_id"},
-                )
-            return ItemResult(index=i, platform_id=pid, status="duplicate")
-        author = authors.get(data.author)
-        if author is None:
-            raise Invalid(f"unknown author {data.author}; send the account first", {"field": "author"})
-    except (Invalid, Conflict) as exc:
-        field = (exc.detail or {}).get("field", "item")
-        return ItemResult(
-            index=i,
-            platform_id=pid,
-            status="rejected",
-            error={"error": exc.error, "detail": [{"field": field, "message": exc.message}]},
-        )
-    new[pid] = NewPost(data, author)
-    return ItemResult(index=i, platform_id=pid, status="created")
