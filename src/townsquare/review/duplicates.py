@@ -13,9 +13,10 @@ from collections import defaultdict
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townsquare import bulkrows
 from townsquare.db import loaded
 from townsquare.detection.features import model_text
 from townsquare.detection.normalize import tokens
@@ -92,5 +93,5 @@ def assign_groups(session: Session, new: list[tuple[Case, str]]) -> None:
         known[case.id] = (sig, case.dup_group)
         for k in ks:
             by_band[k].add(case.id)
-    # One multi-row INSERT, not ORM objects through the unit of work (this runs on the ingest path).
-    session.execute(insert(CaseBand), [{"case_id": case.id, "band": k} for case, _, ks in todo for k in ks])
+    # Bulk rows (COPY on PostgreSQL), not ORM objects through the unit of work: the ingest path.
+    bulkrows.insert_rows(session, CaseBand, [{"case_id": case.id, "band": k} for case, _, ks in todo for k in ks])
