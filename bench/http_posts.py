@@ -18,9 +18,6 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale
 from bench_common import load_average, load_corpus
@@ -62,10 +59,7 @@ def main() -> int:
                     )
     finally:
         for url in made:
-            admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-            admin.dispose()
+            scale.drop_pg_db(url)
     if args.out:
         args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -12,7 +12,12 @@ Beside it: the same posts through the bulk batch path in one process on SQLite, 
 HTTP (`townsquare serve`) on SQLite and PostgreSQL, one client and eight concurrent clients, with the
 service's CPU per post. The machine is shared: wall times move with its load; CPU times much less.
 
-Run: `.venv/bin/python bench/scale.py [--posts N] [--workers 1,2,4]`; writes bench/results/scale.json.
+The machine is a shared 2-core VM whose speed moves by up to half from minute to minute, so `--rounds`
+(3) runs every part in turn, round after round, and the JSON gives medians, every round, and a CPU probe
+(a fixed loop) after each run; ratios between worker counts are taken within each round.
+
+Run: `.venv/bin/python bench/scale.py [--posts N] [--workers 1,2,4] [--rounds 3]`; writes
+bench/results/scale.json.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from ingest_http import (
     send_singles,
 )
 from ingest_stages import platform_token
+from scale_rounds import http_medians, inline_medians, round_ratios, summary, worker_medians
 from townsquare.cli.db import upgrade
 from townsquare.config import Settings
 from townsquare.content import bulk
@@ -73,20 +79,43 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", default="1,2,4", help="Worker counts to run.")
     p.add_argument("--paced-s", type=float, default=10.0, help="Seconds of paced appends at 80%%.")
     p.add_argument("--http-posts", type=int, default=300, help="Single posts over HTTP per phase.")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Rounds, each running every worker count, SQLite and HTTP in turn; medians are reported.",
+    )
     p.add_argument("--seed", type=int, default=20261121)
     p.add_argument("--out", type=Path, default=OUT)
     return p.parse_args(argv)
 
 
-def new_pg_db(tag: str) -> str:
-    name = f"bench_scale_{tag}_{uuid.uuid4().hex[:6]}"
+def _admin(sql: str) -> None:
     admin = create_engine(make_url(PG).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(sql))
     admin.dispose()
+
+
+def new_pg_db(tag: str) -> str:
+    name = f"bench_scale_{tag}_{uuid.uuid4().hex[:6]}"
+    _admin(f'CREATE DATABASE "{name}"')
     url = make_url(PG).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     return url
+
+
+def drop_pg_db(url: str) -> None:
+    """Drop a database `new_pg_db` made (each run's is hundreds of MB)."""
+    _admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def cpu_probe_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop: this moment's machine speed (a shared VM's moves)."""
+    t0, total = time.process_time(), 0
+    for i in range(1_000_000):
+        total += i * i
+    return round((time.process_time() - t0) * 1000, 1)
 
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -197,7 +226,7 @@ class CpuMeter:
 
 
 def run_workers(args: argparse.Namespace, n: int, corpus: Any, workdir: Path) -> dict[str, Any]:
-    redis_proc, redis_url = start_redis(workdir / f"redis-{n}")
+    redis_proc, redis_url = start_redis(workdir / f"redis-{n}-{uuid.uuid4().hex[:6]}")
     s = settings_for(new_pg_db(f"w{n}"), redis_url, workdir)
     rt = runtime(s)
     procs: list[subprocess.Popen[bytes]] = []
@@ -250,6 +279,7 @@ def run_workers(args: argparse.Namespace, n: int, corpus: Any, workdir: Path) ->
             "bottleneck": max(cpu, key=lambda k: cpu[k]),
             "paced_at_80pct": paced,
             "load_average": load_average(),
+            "cpu_probe_ms": cpu_probe_ms(),
         }
     finally:
         for p in procs:
@@ -263,6 +293,7 @@ def run_workers(args: argparse.Namespace, n: int, corpus: Any, workdir: Path) ->
         service._producers.clear()
         redis_proc.terminate()
         redis_proc.wait(timeout=15)
+        drop_pg_db(s.database_url)
 
 
 def paced_latency(
@@ -299,7 +330,7 @@ def paced_latency(
 
 
 def sqlite_inline(args: argparse.Namespace, corpus: Any, workdir: Path) -> dict[str, Any]:
-    url = f"sqlite:///{workdir / 'inline.db'}"
+    url = f"sqlite:///{workdir / f'inline-{uuid.uuid4().hex[:6]}.db'}"
     upgrade(url)
     rt = runtime(settings_for(url, "", workdir).model_copy(update={"redis_url": None}))
     try:
@@ -321,7 +352,7 @@ def sqlite_inline(args: argparse.Namespace, corpus: Any, workdir: Path) -> dict[
 
 
 def http_figures(args: argparse.Namespace, corpus: Any, workdir: Path, backend: str) -> dict[str, Any]:
-    folder = workdir / f"http-{backend}"
+    folder = workdir / f"http-{backend}-{uuid.uuid4().hex[:6]}"
     folder.mkdir()
     url = f"sqlite:///{folder / 'http.db'}" if backend == "sqlite" else new_pg_db("http")
     if backend == "sqlite":
@@ -335,7 +366,9 @@ def http_figures(args: argparse.Namespace, corpus: Any, workdir: Path, backend: 
             single = measure(svc, lambda t: send_singles(client, slicer.take("single", args.http_posts), t))
         slices = [slicer.take(f"c{k}", args.http_posts // 2) for k in range(8)]
         concurrent = measure(svc, lambda t: send_concurrent(svc.base_url, token, slices, t))
-    out = {}
+    if backend != "sqlite":
+        drop_pg_db(url)
+    out: dict[str, Any] = {"cpu_probe_ms": cpu_probe_ms()}
     for name, phase in (("single", single), ("concurrent_8", concurrent)):
         rep = phase.report()
         out[name] = {
@@ -354,55 +387,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["TOWNSQUARE_SEMANTIC"] = "false"  # the fast models, in every process the bench starts
     corpus = load_corpus(Settings().data_dir, max(2000, args.posts), args.seed, datetime.now(UTC))
     started = datetime.now(UTC).isoformat(timespec="seconds")
+    counts = [int(n) for n in args.workers.split(",")]
+    rounds: list[dict[int, dict[str, Any]]] = []
+    inline_runs: list[dict[str, Any]] = []
+    http_runs: dict[str, list[dict[str, Any]]] = {"sqlite": [], "postgres": []}
     with tempfile.TemporaryDirectory(prefix="ts-scale-") as tmp:
         workdir = Path(tmp)
-        runs = [run_workers(args, int(n), corpus, workdir) for n in args.workers.split(",")]
-        inline = sqlite_inline(args, corpus, workdir)
-        http = {b: http_figures(args, corpus, workdir, b) for b in ("sqlite", "postgres")}
-    by_n = {r["workers"]: r for r in runs}
-    ratios: dict[str, float | None] = {}
-    if 1 in by_n and 2 in by_n:
-        ratios["two_vs_one_throughput"] = round(by_n[2]["posts_per_s"] / by_n[1]["posts_per_s"], 2)
-    if 1 in by_n and 4 in by_n:
-        ratios["four_vs_one_throughput"] = round(by_n[4]["posts_per_s"] / by_n[1]["posts_per_s"], 2)
-        ratios["posts_per_cpu_s_change_1_to_4"] = round(
-            by_n[4]["posts_per_cpu_s"] / by_n[1]["posts_per_cpu_s"] - 1, 3
-        )
+        for r in range(args.rounds):
+            rounds.append({n: run_workers(args, n, corpus, workdir) for n in counts})
+            inline_runs.append(sqlite_inline(args, corpus, workdir))
+            for b in http_runs:
+                http_runs[b].append(http_figures(args, corpus, workdir, b))
+            print(f"round {r + 1}/{args.rounds}: {summary(rounds[-1])}", flush=True)
+    runs = [worker_medians([rd[n] for rd in rounds]) for n in counts]
+    ratios = round_ratios(rounds)
+    http = {b: http_medians(v) for b, v in http_runs.items()}
     result = {
         "benchmark": "scale",
         "started": started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "corpus": corpus.source,
         "params": {
             "posts": args.posts,
             "paced_s": args.paced_s,
             "http_posts": args.http_posts,
+            "rounds": args.rounds,
             "models": "fast (semantic off)",
         },
         "targets": TARGETS,
         "stream_workers_postgres_redis": runs,
-        "sqlite_single_process_batch": inline,
+        "sqlite_single_process_batch": inline_medians(inline_runs),
         "http_single_posts": http,
         "ratios": ratios,
-        "note": "2 cores shared with other work (see load_average): wall-time figures move with it, CPU "
-        "figures much less.",
+        "note": "Medians over interleaved rounds; ratios are the median of within-round ratios. The 2 "
+        "cores are a shared VM whose speed moves by up to half from minute to minute (cpu_probe_ms, the "
+        "same fixed loop, is read after every run): compare figures within a round.",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(
-        json.dumps(
-            {
-                "runs": [
-                    {k: r[k] for k in ("workers", "posts_per_s", "posts_per_cpu_s", "bottleneck")}
-                    for r in runs
-                ],
-                "inline": inline,
-                "http": http,
-                "ratios": ratios,
-            },
-            indent=1,
-        )
-    )
+    brief = {
+        "workers": [
+            {k: r[k] for k in ("workers", "posts_per_s", "posts_per_cpu_s", "bottleneck")} for r in runs
+        ],
+        "http": {b: {p: v[p] for p in ("single", "concurrent_8")} for b, v in http.items()},
+        "ratios": ratios,
+    }
+    print(json.dumps(brief, indent=1))
     return 0
 
 
