@@ -94,4 +94,6 @@ def assign_groups(session: Session, new: list[tuple[Case, str]]) -> None:
         for k in ks:
             by_band[k].add(case.id)
     # Bulk rows (COPY on PostgreSQL), not ORM objects through the unit of work: the ingest path.
-    bulkrows.insert_rows(session, CaseBand, [{"case_id": case.id, "band": k} for case, _, ks in todo for k in ks])
+    bulkrows.insert_rows(
+        session, CaseBand, [{"case_id": case.id, "band": k} for case, _, ks in todo for k in ks]
+    )
