@@ -215,8 +215,11 @@ class GroupCommit(Generic[T, R]):
     def _run_next(self, run: Callable[[list[T]], list[R]]) -> None:
         with self._cond:
             key = self._waiting[0].key
-            group = [t for t in self._waiting if t.key == key][: self.limit]
-            self._waiting = [t for t in self._waiting if t not in group]
+            group: list[_Ticket[T, R]] = []
+            rest: list[_Ticket[T, R]] = []
+            for t in self._waiting:
+                (group if t.key == key and len(group) < self.limit else rest).append(t)
+            self._waiting = rest
         try:
             self._settle(group, run)
         except BaseException as exc:  # interrupted: the callers waiting on this group get the error

@@ -51,15 +51,11 @@ class Runtime:
     _key: Ed25519PrivateKey | None = None
     _link_key: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _post_group: GroupCommit[Any, Any] | None = None
+    # Single posts that arrive together, decided in one transaction (`post_group_max`).
+    post_group: GroupCommit[Any, Any] = field(init=False)
 
-    @property
-    def post_group(self) -> GroupCommit[Any, Any]:
-        """Single posts that arrive together, decided in one transaction (`post_group_max`)."""
-        with self.lock:
-            if self._post_group is None:
-                self._post_group = GroupCommit(self.settings.post_group_max)
-            return self._post_group
+    def __post_init__(self) -> None:
+        self.post_group = GroupCommit(self.settings.post_group_max)
 
     def now(self) -> datetime:
         """The current time (injectable for tests and replays)."""
